@@ -1,0 +1,90 @@
+/**
+ * Live events for GraphQL subscriptions: ONE catch-up subscription to the store, started at the head
+ * (only what is stored from now on), fanned out in memory to every subscriber. A thousand open
+ * subscriptions cost one store subscription, not a thousand.
+ *
+ * Each subscriber has its own filter, applied before queueing, and its own bounded buffer: a client
+ * that stops reading has its stream ended with SUBSCRIBER_TOO_SLOW once its buffer is full, instead of
+ * holding memory without bound or slowing the others down (the store subscription never waits for a
+ * client).
+ *
+ * Why not yoga's `createPubSub`: it queues every event for every subscriber (filters apply after the
+ * queue), its repeaters share one buffer object when given one, and without one a repeater throws
+ * inside the publisher once 1024 values are pending, which here would stop the store subscription for
+ * everyone.
+ */
+import { createGraphQLError, FixedBuffer, Repeater } from 'graphql-yoga';
+import type { StoredEvent } from '@tracker/domain';
+import type { EventStore, Subscription } from '@tracker/event-store';
+
+export type EventFilter = (event: StoredEvent) => boolean;
+
+export interface EventHubOptions {
+  /** Most events buffered for one subscriber before its stream is ended. */
+  maxQueuedPerSubscriber?: number;
+}
+
+export class EventHub {
+  readonly #listeners = new Set<(event: StoredEvent) => void>();
+  readonly #maxQueued: number;
+  #subscription: Subscription | undefined;
+  #closing: (() => void) | undefined;
+  readonly #closed: Promise<void>;
+
+  constructor({ maxQueuedPerSubscriber = 10_000 }: EventHubOptions = {}) {
+    this.#maxQueued = maxQueuedPerSubscriber;
+    this.#closed = new Promise((resolve) => (this.#closing = resolve));
+  }
+
+  /** Subscribes to the store from its head; resolves once the subscription is in place. */
+  async start(store: EventStore): Promise<void> {
+    if (this.#subscription) return;
+    const head = await store.headPosition();
+    this.#subscription = store.subscribeToAll({ after: head }, (events) => this.publish(events));
+  }
+
+  /** Hands stored events to every subscriber whose filter keeps them. Never throws. */
+  publish(events: readonly StoredEvent[]): void {
+    for (const event of events) for (const listener of this.#listeners) listener(event);
+  }
+
+  /**
+   * The events stored from now on that the filter keeps; ends when the hub closes. (Like every
+   * repeater, it starts listening at its first `next()`: yoga calls it as soon as the stream opens.)
+   */
+  subscribe(filter: EventFilter): Repeater<StoredEvent> {
+    // Its own buffer: pushes never wait (the publisher is the one store subscription) nor pile up.
+    const buffer = new FixedBuffer(this.#maxQueued);
+    return new Repeater<StoredEvent>(async (push, stop) => {
+      const listener = (event: StoredEvent) => {
+        if (!filter(event)) return;
+        if (buffer.full) {
+          stop(createGraphQLError('The subscriber fell behind the stored events; subscribe again.', { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } }));
+          return;
+        }
+        void push(event);
+      };
+      this.#listeners.add(listener);
+      void this.#closed.then(() => stop());
+      await stop;
+      this.#listeners.delete(listener);
+    }, buffer);
+  }
+
+  get subscriberCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Ends every subscriber's stream (so open SSE responses finish). */
+  endStreams(): void {
+    this.#closing?.();
+  }
+
+  /** Ends every stream and stops the store subscription. */
+  async close(): Promise<void> {
+    this.endStreams();
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    await subscription?.stop();
+  }
+}

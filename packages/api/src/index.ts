@@ -1,0 +1,3 @@
+export * from './ingestion/ingestionPlugin.ts';
+export * from './health/healthPlugin.ts';
+export * from './graphql/graphqlPlugin.ts';

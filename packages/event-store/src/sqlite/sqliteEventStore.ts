@@ -1,0 +1,624 @@
+/**
+ * The embedded event store: one SQLite file (better-sqlite3), WAL journal, `synchronous = FULL`, so an
+ * append is acknowledged only after its commit has been fsynced and survives a power loss.
+ *
+ * Group commit. One fsync costs far more than the work of an append, so appends are not committed one by
+ * one: `appendToStream` / `appendBatch` put a prepared request on a queue, and the first request of a
+ * tick schedules a flush with `setImmediate`. The flush runs every queued request in ONE transaction (one
+ * fsync), each request inside its own SAVEPOINT: a request that fails (a WrongExpectedVersionError, a
+ * constraint, …) is rolled back to its savepoint and only its promise rejects; the others commit. Promises
+ * settle only after COMMIT has returned. `setImmediate` rather than a microtask: it runs after the
+ * microtask queue has drained, so every writer whose previous append just resolved has queued its next
+ * one by then (bigger groups), while a lone writer waits only one turn of the event loop.
+ *
+ * Positions. `global_position` is the rowid (INTEGER PRIMARY KEY without AUTOINCREMENT): there is one
+ * writing connection and nothing is ever deleted, so positions are dense and increase in commit order;
+ * a rolled-back savepoint leaves no hole. `stream_version` is 0-based and unique per citizen.
+ *
+ * Subscriptions are notified in-process after each commit and read what is new from the table, so a
+ * subscriber never sees a gap, a repeat, or an uncommitted event. See `SqliteSubscription` for the
+ * semantics of a failing handler.
+ *
+ * Error messages never carry event data (it may hold personal data): only indexes, counts and versions.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { systemClock, type Clock, type StoredEvent, type TransitionEvent } from '@tracker/domain';
+import {
+  WrongExpectedVersionError,
+  type AppendBatchResult,
+  type AppendToStreamResult,
+  type BatchHandler,
+  type EventStore,
+  type ExpectedVersion,
+  type ReadAllOptions,
+  type SubscribeToAllOptions,
+  type Subscription,
+} from '../eventStore.ts';
+import { EventStoreClosedError, SubscriptionStoppedError } from '../errors.ts';
+
+export interface SqliteEventStoreOptions {
+  /** Path of the database file (its folder is created if missing), or `':memory:'`. */
+  file: string;
+  /** Source of `recordedAt`; defaults to the system clock. */
+  clock?: Clock;
+}
+
+/** Counters for metrics and for checking that group commit groups. */
+export interface SqliteEventStoreStats {
+  /** Transactions committed (= fsyncs of the WAL for a file database). */
+  commits: number;
+  /** Append requests (appendToStream / appendBatch) that succeeded. */
+  appendsCommitted: number;
+  /** Append requests that were rejected (version conflict, invalid input, I/O error …). */
+  appendsFailed: number;
+  /** Events written (duplicates are not counted). */
+  eventsCommitted: number;
+  /** The most append requests committed by one transaction. */
+  largestGroup: number;
+}
+
+/** A subscription of the SQLite store; adds `done` to the port's `Subscription`. */
+export interface SqliteSubscription extends Subscription {
+  /**
+   * Settles when the subscription has ended: resolves after `stop()` or `close()`, rejects with the
+   * handler's error when the handler threw (the subscription is then stopped; no batch after the failed
+   * one is delivered, so the consumer resumes from its own checkpoint). Observe it: a stopped projection
+   * is otherwise silent. (It is marked as handled, so an unobserved failure does not crash the process.)
+   */
+  readonly done: Promise<void>;
+}
+
+/** Schema version kept in `PRAGMA user_version`; bump it with a migration step below. */
+export const SQLITE_EVENT_STORE_SCHEMA_VERSION = 1;
+
+const DEFAULT_BATCH_SIZE = 500;
+
+const MIGRATIONS: readonly string[] = [
+  // 0 → 1
+  `CREATE TABLE IF NOT EXISTS events (
+     global_position INTEGER PRIMARY KEY,
+     event_id        TEXT    NOT NULL UNIQUE,
+     citizen_id      TEXT    NOT NULL,
+     stream_version  INTEGER NOT NULL,
+     type            TEXT    NOT NULL,
+     occurred_at     TEXT    NOT NULL,
+     source          TEXT,
+     data            TEXT    NOT NULL,
+     recorded_at     TEXT    NOT NULL,
+     UNIQUE (citizen_id, stream_version)
+   ) STRICT;`,
+  // The UNIQUE constraints create the indexes reading needs: (citizen_id, stream_version) serves
+  // readStream and the stream-version lookup, event_id the idempotency check; readAll walks the rowid.
+];
+
+interface EventRow {
+  global_position: number;
+  event_id: string;
+  citizen_id: string;
+  stream_version: number;
+  type: string;
+  occurred_at: string;
+  source: string | null;
+  data: string;
+  recorded_at: string;
+}
+
+/** An event checked and serialised before it is queued, so the flush only does database work. */
+interface PreparedEvent {
+  id: string;
+  citizenId: string;
+  type: TransitionEvent['type'];
+  occurredAt: string;
+  source: string | null;
+  data: TransitionEvent['data'];
+  json: string;
+}
+
+interface StreamAppend {
+  kind: 'stream';
+  citizenId: string;
+  /** -1 for 'no_stream'; undefined for 'any'. */
+  expected: number | undefined;
+  expectedAsGiven: ExpectedVersion;
+  events: PreparedEvent[];
+  resolve(result: AppendToStreamResult): void;
+  reject(error: unknown): void;
+  result?: AppendToStreamResult;
+  error?: unknown;
+  failed?: boolean;
+}
+
+interface BatchAppend {
+  kind: 'batch';
+  events: PreparedEvent[];
+  resolve(result: AppendBatchResult): void;
+  reject(error: unknown): void;
+  result?: AppendBatchResult;
+  error?: unknown;
+  failed?: boolean;
+}
+
+type PendingAppend = StreamAppend | BatchAppend;
+
+const COLUMNS = 'global_position, event_id, citizen_id, stream_version, type, occurred_at, source, data, recorded_at';
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  const event = {
+    id: row.event_id,
+    type: row.type,
+    citizenId: row.citizen_id,
+    occurredAt: row.occurred_at,
+  } as Record<string, unknown>;
+  if (row.source !== null) event.source = row.source;
+  event.data = JSON.parse(row.data);
+  event.recordedAt = row.recorded_at;
+  event.streamVersion = row.stream_version;
+  event.globalPosition = row.global_position;
+  return event as unknown as StoredEvent;
+}
+
+function storedFrom(e: PreparedEvent, recordedAt: string, streamVersion: number, globalPosition: number): StoredEvent {
+  const event = { id: e.id, type: e.type, citizenId: e.citizenId, occurredAt: e.occurredAt } as Record<string, unknown>;
+  if (e.source !== null) event.source = e.source;
+  event.data = e.data;
+  event.recordedAt = recordedAt;
+  event.streamVersion = streamVersion;
+  event.globalPosition = globalPosition;
+  return event as unknown as StoredEvent;
+}
+
+function prepareEvents(events: readonly TransitionEvent[], streamId: string | undefined): PreparedEvent[] {
+  if (!Array.isArray(events)) throw new TypeError('events must be an array');
+  const prepared = new Array<PreparedEvent>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as TransitionEvent | undefined;
+    if (typeof e !== 'object' || e === null) throw new TypeError(`event at index ${i} is not an object`);
+    if (typeof e.id !== 'string' || e.id.length === 0) throw new TypeError(`event at index ${i} has no id`);
+    if (typeof e.citizenId !== 'string' || e.citizenId.length === 0) throw new TypeError(`event at index ${i} has no citizenId`);
+    if (streamId !== undefined && e.citizenId !== streamId) {
+      throw new TypeError(`event at index ${i} belongs to another citizen's stream than the one appended to`);
+    }
+    if (typeof e.type !== 'string' || typeof e.occurredAt !== 'string') throw new TypeError(`event at index ${i} has no type or occurredAt`);
+    if (typeof e.data !== 'object' || e.data === null) throw new TypeError(`event at index ${i} has no data object`);
+    let json: string;
+    try {
+      json = JSON.stringify(e.data);
+    } catch (cause) {
+      // The cause names a JSON problem (a BigInt, a cycle), never a value.
+      throw new TypeError(`event at index ${i}: data cannot be serialised to JSON`, { cause });
+    }
+    prepared[i] = {
+      id: e.id,
+      citizenId: e.citizenId,
+      type: e.type,
+      occurredAt: e.occurredAt,
+      source: e.source ?? null,
+      data: e.data,
+      json,
+    };
+  }
+  return prepared;
+}
+
+function expectedAsNumber(expected: ExpectedVersion): number | undefined {
+  if (expected === 'any') return undefined;
+  if (expected === 'no_stream') return -1;
+  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= -1) return expected;
+  throw new TypeError("expectedVersion must be 'any', 'no_stream' or an integer ≥ -1");
+}
+
+function limitOf(maxCount: number | undefined): number {
+  if (maxCount === undefined) return -1; // SQLite: no limit
+  if (!Number.isSafeInteger(maxCount) || maxCount < 0) throw new TypeError('maxCount must be a non-negative integer');
+  return maxCount;
+}
+
+export class SqliteEventStore implements EventStore {
+  /** Opens (creating or migrating if needed) the store in `options.file`. */
+  static async open(options: SqliteEventStoreOptions): Promise<SqliteEventStore> {
+    return new SqliteEventStore(options);
+  }
+
+  readonly #db: Database.Database;
+  readonly #clock: Clock;
+
+  readonly #insert: Database.Statement<[string, string, number, string, string, string | null, string, string]>;
+  readonly #streamVersion: Database.Statement<[string], number>;
+  readonly #exists: Database.Statement<[string], number>;
+  readonly #readStream: Database.Statement<[string, number, number], EventRow>;
+  readonly #readAll: Database.Statement<[number, number], EventRow>;
+  readonly #head: Database.Statement<[], number>;
+  /** At top level BEGIN IMMEDIATE … COMMIT; inside the group transaction a SAVEPOINT. */
+  readonly #applyOne: Database.Transaction<(append: PendingAppend, recordedAt: string) => void>;
+  readonly #applyGroup: Database.Transaction<(appends: PendingAppend[], recordedAt: string) => void>;
+
+  #queue: PendingAppend[] = [];
+  #flushHandle: NodeJS.Immediate | undefined;
+  readonly #subscriptions = new Set<SqliteSubscriptionImpl>();
+  #closing: Promise<void> | undefined;
+  #closed = false;
+  readonly #stats: SqliteEventStoreStats = { commits: 0, appendsCommitted: 0, appendsFailed: 0, eventsCommitted: 0, largestGroup: 0 };
+
+  private constructor({ file, clock = systemClock }: SqliteEventStoreOptions) {
+    this.#clock = clock;
+    const inMemory = file === ':memory:' || file === '';
+    if (!inMemory && !file.startsWith('file:')) mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file, { timeout: 5_000 });
+    try {
+      const db = this.#db;
+      db.pragma('journal_mode = WAL');
+      // FULL: the WAL is fsynced at every commit, so an acknowledged append survives a power loss
+      // (NORMAL would only survive a process crash).
+      db.pragma('synchronous = FULL');
+      db.pragma('cache_size = -65536'); // 64 MiB: keeps the event_id and stream indexes hot
+      this.#migrate();
+
+      this.#insert = db.prepare(
+        `INSERT INTO events (event_id, citizen_id, stream_version, type, occurred_at, source, data, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+      );
+      this.#streamVersion = db
+        .prepare<[string], number>('SELECT stream_version FROM events WHERE citizen_id = ? ORDER BY stream_version DESC LIMIT 1')
+        .pluck();
+      this.#exists = db.prepare<[string], number>('SELECT 1 FROM events WHERE event_id = ?').pluck();
+      this.#readStream = db.prepare<[string, number, number], EventRow>(
+        `SELECT ${COLUMNS} FROM events WHERE citizen_id = ? AND stream_version >= ? ORDER BY stream_version LIMIT ?`,
+      );
+      this.#readAll = db.prepare<[number, number], EventRow>(
+        `SELECT ${COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?`,
+      );
+      this.#head = db.prepare<[], number>('SELECT MAX(global_position) FROM events').pluck();
+
+      this.#applyOne = db.transaction((append: PendingAppend, recordedAt: string) => {
+        if (append.kind === 'stream') append.result = this.#applyStreamAppend(append, recordedAt);
+        else append.result = this.#applyBatchAppend(append, recordedAt);
+      });
+      this.#applyGroup = db.transaction((appends: PendingAppend[], recordedAt: string) => {
+        for (const append of appends) {
+          try {
+            this.#applyOne(append, recordedAt); // a SAVEPOINT: a failure rolls back this append only
+          } catch (error) {
+            append.failed = true;
+            append.error = error;
+          }
+        }
+      });
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+  }
+
+  #migrate(): void {
+    const db = this.#db;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SQLITE_EVENT_STORE_SCHEMA_VERSION) {
+      throw new Error(
+        `the event store file has schema version ${version}, newer than this software supports (${SQLITE_EVENT_STORE_SCHEMA_VERSION})`,
+      );
+    }
+    if (version === SQLITE_EVENT_STORE_SCHEMA_VERSION) return;
+    db.transaction(() => {
+      // Re-read inside the write lock: another process may have migrated meanwhile.
+      let current = db.pragma('user_version', { simple: true }) as number;
+      for (; current < MIGRATIONS.length; current++) db.exec(MIGRATIONS[current]!);
+      db.pragma(`user_version = ${SQLITE_EVENT_STORE_SCHEMA_VERSION}`);
+    }).immediate();
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  appendToStream(
+    citizenId: string,
+    events: readonly TransitionEvent[],
+    options?: { expectedVersion?: ExpectedVersion },
+  ): Promise<AppendToStreamResult> {
+    if (this.#closing) return Promise.reject(new EventStoreClosedError());
+    return new Promise<AppendToStreamResult>((resolve, reject) => {
+      if (typeof citizenId !== 'string' || citizenId.length === 0) throw new TypeError('citizenId must be a non-empty string');
+      const expectedAsGiven = options?.expectedVersion ?? 'any';
+      this.#enqueue({
+        kind: 'stream',
+        citizenId,
+        expected: expectedAsNumber(expectedAsGiven),
+        expectedAsGiven,
+        events: prepareEvents(events, citizenId),
+        resolve,
+        reject,
+      });
+    });
+  }
+
+  appendBatch(events: readonly TransitionEvent[]): Promise<AppendBatchResult> {
+    if (this.#closing) return Promise.reject(new EventStoreClosedError());
+    return new Promise<AppendBatchResult>((resolve, reject) => {
+      this.#enqueue({ kind: 'batch', events: prepareEvents(events, undefined), resolve, reject });
+    });
+  }
+
+  #enqueue(append: PendingAppend): void {
+    this.#queue.push(append);
+    this.#flushHandle ??= setImmediate(this.#flush);
+  }
+
+  /** Commits everything queued in one transaction, then settles the promises and wakes subscribers. */
+  readonly #flush = (): void => {
+    this.#flushHandle = undefined;
+    const appends = this.#queue;
+    if (appends.length === 0) return;
+    this.#queue = [];
+    const recordedAt = this.#clock.now().toISOString();
+    let commitError: unknown;
+    let committed = false;
+    try {
+      if (appends.length === 1) {
+        try {
+          this.#applyOne.immediate(appends[0]!, recordedAt);
+          committed = true;
+        } catch (error) {
+          // Either the append failed (rolled back, nothing to commit) or COMMIT failed: same outcome.
+          appends[0]!.failed = true;
+          appends[0]!.error = error;
+        }
+      } else {
+        this.#applyGroup.immediate(appends, recordedAt);
+        committed = true;
+      }
+    } catch (error) {
+      commitError = error; // BEGIN or COMMIT failed: nothing of the group is stored
+    }
+
+    let events = 0;
+    let succeeded = 0;
+    for (const append of appends) {
+      if (!committed || append.failed) {
+        this.#stats.appendsFailed++;
+        append.reject(append.failed ? append.error : commitError);
+      } else {
+        succeeded++;
+        events += append.result!.appended.length;
+        (append.resolve as (result: unknown) => void)(append.result);
+      }
+    }
+    if (committed) {
+      this.#stats.commits++;
+      this.#stats.appendsCommitted += succeeded;
+      this.#stats.eventsCommitted += events;
+      if (appends.length > this.#stats.largestGroup) this.#stats.largestGroup = appends.length;
+      if (events > 0) for (const subscription of this.#subscriptions) subscription.notify();
+    }
+  };
+
+  #currentVersion(citizenId: string): number {
+    return this.#streamVersion.get(citizenId) ?? -1;
+  }
+
+  #applyStreamAppend(append: StreamAppend, recordedAt: string): AppendToStreamResult {
+    const { citizenId, events } = append;
+    let version = this.#currentVersion(citizenId);
+    if (append.expected !== undefined && append.expected !== version) {
+      // An idempotent retry (every event already stored) succeeds whatever version it expected.
+      if (events.length > 0 && events.every((e) => this.#exists.get(e.id) !== undefined)) {
+        return { appended: [], duplicates: events.map((e) => e.id), nextExpectedVersion: version };
+      }
+      throw new WrongExpectedVersionError(citizenId, append.expectedAsGiven, version);
+    }
+    const appended: StoredEvent[] = [];
+    const duplicates: string[] = [];
+    const insert = this.#insert;
+    for (const e of events) {
+      const info = insert.run(e.id, citizenId, version + 1, e.type, e.occurredAt, e.source, e.json, recordedAt);
+      if (info.changes === 0) {
+        duplicates.push(e.id);
+      } else {
+        version++;
+        appended.push(storedFrom(e, recordedAt, version, info.lastInsertRowid as number));
+      }
+    }
+    return { appended, duplicates, nextExpectedVersion: version };
+  }
+
+  #applyBatchAppend(append: BatchAppend, recordedAt: string): AppendBatchResult {
+    const versions = new Map<string, number>();
+    const appended: StoredEvent[] = [];
+    const duplicates: string[] = [];
+    const insert = this.#insert;
+    for (const e of append.events) {
+      let version = versions.get(e.citizenId);
+      if (version === undefined) version = this.#currentVersion(e.citizenId);
+      const info = insert.run(e.id, e.citizenId, version + 1, e.type, e.occurredAt, e.source, e.json, recordedAt);
+      if (info.changes === 0) {
+        duplicates.push(e.id);
+      } else {
+        version++;
+        appended.push(storedFrom(e, recordedAt, version, info.lastInsertRowid as number));
+      }
+      versions.set(e.citizenId, version);
+    }
+    return { appended, duplicates };
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async readStream(citizenId: string, options: { fromVersion?: number; maxCount?: number } = {}): Promise<StoredEvent[]> {
+    this.#assertReadable();
+    const from = options.fromVersion ?? 0;
+    if (!Number.isSafeInteger(from)) throw new TypeError('fromVersion must be an integer');
+    return this.#readStream.all(citizenId, from, limitOf(options.maxCount)).map(toStoredEvent);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    this.#assertReadable();
+    return this.#readAllSync(options.after ?? 0, limitOf(options.maxCount));
+  }
+
+  #readAllSync(after: number, limit: number): StoredEvent[] {
+    if (!Number.isSafeInteger(after)) throw new TypeError('after must be an integer');
+    return this.#readAll.all(after, limit).map(toStoredEvent);
+  }
+
+  async headPosition(): Promise<number> {
+    this.#assertReadable();
+    return this.#headSync();
+  }
+
+  #headSync(): number {
+    return this.#head.get() ?? 0;
+  }
+
+  /** Reads stay possible while `close()` drains (subscription handlers may read); not after. */
+  #assertReadable(): void {
+    if (this.#closed) throw new EventStoreClosedError();
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  /**
+   * Catch-up then live delivery, in global order, in batches of at most `batchSize` (default 500). The
+   * handler is never run concurrently with itself and is first called on a later tick, never inside this
+   * call. Throws `EventStoreClosedError` synchronously once `close()` has been called.
+   */
+  subscribeToAll(options: SubscribeToAllOptions, handler: BatchHandler): SqliteSubscription {
+    if (this.#closing) throw new EventStoreClosedError();
+    const after = options.after;
+    if (!Number.isSafeInteger(after) || after < 0) throw new TypeError('after must be a non-negative integer');
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new TypeError('batchSize must be a positive integer');
+    const subscription = new SqliteSubscriptionImpl({
+      after,
+      batchSize,
+      target: this.#headSync(),
+      handler,
+      read: (from, limit) => this.#readAllSync(from, limit),
+      ended: (s) => this.#subscriptions.delete(s),
+    });
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  // ---------------------------------------------------------------- lifecycle and metrics
+
+  /** A snapshot of the counters (for metrics and tests). */
+  stats(): SqliteEventStoreStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Commits the appends already queued (durably), stops every subscription (waiting for running handlers),
+   * then closes the database. New appends and subscriptions are refused from the moment it is called;
+   * reads keep working until it resolves. Idempotent. Every call afterwards rejects with
+   * `EventStoreClosedError`.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#flushHandle !== undefined) {
+      clearImmediate(this.#flushHandle);
+      this.#flush();
+    }
+    await Promise.all([...this.#subscriptions].map((s) => s.stop()));
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+interface SubscriptionParams {
+  after: number;
+  batchSize: number;
+  /** Head position when the subscription was made: `caughtUp` resolves once it is delivered. */
+  target: number;
+  handler: BatchHandler;
+  read(after: number, limit: number): StoredEvent[];
+  ended(subscription: SqliteSubscriptionImpl): void;
+}
+
+class SqliteSubscriptionImpl implements SqliteSubscription {
+  readonly caughtUp: Promise<void>;
+  readonly done: Promise<void>;
+  readonly #params: SubscriptionParams;
+  readonly #loop: Promise<void>;
+  #resolveCaughtUp!: () => void;
+  #rejectCaughtUp!: (error: unknown) => void;
+  #caughtUpSettled = false;
+  #stopped = false;
+  /** Set by a commit; cleared before each read, so a wake-up is never lost. */
+  #signalled = false;
+  #wake: (() => void) | undefined;
+
+  constructor(params: SubscriptionParams) {
+    this.#params = params;
+    this.caughtUp = new Promise<void>((resolve, reject) => {
+      this.#resolveCaughtUp = resolve;
+      this.#rejectCaughtUp = reject;
+    });
+    this.caughtUp.catch(() => {}); // handled: the error is also on `done`
+    let resolveDone!: () => void;
+    let rejectDone!: (error: unknown) => void;
+    this.done = new Promise<void>((resolve, reject) => {
+      resolveDone = resolve;
+      rejectDone = reject;
+    });
+    this.done.catch(() => {});
+    // Start on a later tick: the handler never runs inside subscribeToAll.
+    this.#loop = nextTurn().then(() => this.#run()).then(resolveDone, rejectDone);
+  }
+
+  notify(): void {
+    this.#signalled = true;
+    const wake = this.#wake;
+    if (wake) {
+      this.#wake = undefined;
+      wake();
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopped = true;
+    this.notify();
+    return this.#loop.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  #settleCaughtUp(error?: unknown): void {
+    if (this.#caughtUpSettled) return;
+    this.#caughtUpSettled = true;
+    if (error === undefined) this.#resolveCaughtUp();
+    else this.#rejectCaughtUp(error);
+  }
+
+  async #run(): Promise<void> {
+    const { batchSize, target, handler, read } = this.#params;
+    let position = this.#params.after;
+    try {
+      if (position >= target) this.#settleCaughtUp();
+      while (!this.#stopped) {
+        this.#signalled = false;
+        const batch = read(position, batchSize);
+        if (batch.length === 0) {
+          if (!this.#signalled && !this.#stopped) await new Promise<void>((resolve) => (this.#wake = resolve));
+          continue;
+        }
+        await handler(batch);
+        position = batch[batch.length - 1]!.globalPosition;
+        if (position >= target) this.#settleCaughtUp();
+        // A full batch means a backlog: let I/O and the append flush run between batches.
+        if (batch.length === batchSize) await nextTurn();
+      }
+      this.#settleCaughtUp(new SubscriptionStoppedError());
+    } catch (error) {
+      this.#stopped = true;
+      this.#settleCaughtUp(error);
+      throw error;
+    } finally {
+      this.#params.ended(this);
+    }
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The tracker's configuration, read once from the environment at start and validated with zod.
+ *
+ * Rules:
+ * - Every problem is reported at once (one line per variable, naming the variable and the reason),
+ *   so an operator fixes the environment in one round trip.
+ * - Values are never echoed back in errors: some variables are URLs that may carry credentials, and
+ *   a mistyped value may be something pasted from elsewhere.
+ * - An empty (or blank) variable counts as unset, as in most `.env` tooling.
+ * - `loadConfig` does no I/O: files named here (UNITS_FILE, POLICIES_FILE) are read and validated by
+ *   their own loaders, which name the file and the bad field.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+/** Authentication modes this build accepts. `oidc` arrives with the authentication issue. */
+export const AUTH_MODES = ['development'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_EVENTS_PER_REQUEST = 1000;
+
+export interface TrackerConfig {
+  /** PORT: 0–65535 (0 = any free port), default 4000. */
+  port: number;
+  /** HOST: interface to listen on, default 127.0.0.1 (loopback: nothing is exposed by accident). */
+  host: string;
+  /** DATA_DIR: embedded data folder, absolute; default `./data` resolved against the working directory. */
+  dataDir: string;
+  /** UNITS_FILE: absolute path; undefined = the demo kommune's units. */
+  unitsFile: string | undefined;
+  /** POLICIES_FILE: absolute path; undefined = the shipped deadline policies. */
+  policiesFile: string | undefined;
+  /** DEMO: load the demo kommune's history into an empty data folder (default true). */
+  demo: boolean;
+  /** DEMO_CITIZENS: how many citizens the demo history has (0–200000, default 300). */
+  demoCitizens: number;
+  nodeEnv: NodeEnv;
+  logLevel: LogLevel;
+  /** BODY_LIMIT_BYTES: largest accepted request body (default 1 MiB). */
+  bodyLimitBytes: number;
+  /** MAX_EVENTS_PER_REQUEST: largest ingestion batch (default 1000). */
+  maxEventsPerRequest: number;
+  auth: {
+    mode: AuthMode;
+    oidcIssuer: string | undefined;
+    oidcAudience: string | undefined;
+    oidcJwksUri: string | undefined;
+  };
+}
+
+export interface ConfigProblem {
+  /** The environment variable. */
+  variable: string;
+  /** Why it was refused; never contains the value. */
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(`invalid configuration (environment):\n${problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One schema per variable. Each takes the normalised raw value (trimmed string, or undefined when
+// unset/blank) and produces the typed value, with messages that describe the expectation only.
+
+const raw = z.string().optional();
+
+const integer = (min: number, max: number, fallback: number) =>
+  raw.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const message = `must be a whole number from ${min} to ${max}`;
+    if (!/^\d+$/.test(value)) {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const oneOf = <const T extends readonly string[]>(values: T, fallback: T[number] | undefined, label = values.join(', ')) =>
+  raw.transform((value, ctx): T[number] | undefined => {
+    if (value === undefined) return fallback;
+    const lower = value.toLowerCase();
+    const match = values.find((v) => v === lower);
+    if (match === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be one of: ${label}` });
+      return z.NEVER;
+    }
+    return match;
+  });
+
+/** A host name (RFC 1123 labels) or an IPv4/IPv6 literal. */
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const host = raw.transform((value, ctx) => {
+  if (value === undefined) return '127.0.0.1';
+  const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
+  const isIpv6 = bare.includes(':') && z.ipv6().safeParse(bare).success;
+  if (!isIpv6 && !(value.length <= 253 && HOST_PATTERN.test(value))) {
+    ctx.addIssue({ code: 'custom', message: 'must be a host name or an IP address, e.g. 127.0.0.1, 0.0.0.0 or ::' });
+    return z.NEVER;
+  }
+  return bare;
+});
+
+const filePath = (what: string) =>
+  raw.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    if (value.includes('\0')) {
+      ctx.addIssue({ code: 'custom', message: `must be a ${what} path` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const demo = raw.transform((value, ctx) => {
+  if (value === undefined) return true;
+  switch (value.toLowerCase()) {
+    case 'on':
+    case 'true':
+    case '1':
+      return true;
+    case 'off':
+    case 'false':
+    case '0':
+      return false;
+    default:
+      ctx.addIssue({ code: 'custom', message: 'must be on or off (true/false and 1/0 are accepted too)' });
+      return z.NEVER;
+  }
+});
+
+const url = raw.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL' });
+    return z.NEVER;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL' });
+    return z.NEVER;
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must not contain credentials (user:password@)' });
+    return z.NEVER;
+  }
+  return value;
+});
+
+const audience = raw.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  if (value.length > 256 || /\s/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be 1–256 characters without spaces' });
+    return z.NEVER;
+  }
+  return value;
+});
+
+/** The environment variables the tracker reads, each to its typed value. */
+export const TrackerEnvSchema = z.object({
+  PORT: integer(0, 65535, 4000),
+  HOST: host,
+  DATA_DIR: filePath('folder'),
+  UNITS_FILE: filePath('file'),
+  POLICIES_FILE: filePath('file'),
+  DEMO: demo,
+  DEMO_CITIZENS: integer(0, 200_000, 300),
+  AUTH_MODE: raw,
+  OIDC_ISSUER: url,
+  OIDC_AUDIENCE: audience,
+  OIDC_JWKS_URI: url,
+  NODE_ENV: oneOf(NODE_ENVS, 'development'),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024, DEFAULT_BODY_LIMIT_BYTES),
+  MAX_EVENTS_PER_REQUEST: integer(1, 100_000, DEFAULT_MAX_EVENTS_PER_REQUEST),
+});
+
+export const CONFIG_VARIABLES = Object.keys(TrackerEnvSchema.shape) as (keyof typeof TrackerEnvSchema.shape)[];
+
+/** Trimmed value, or undefined when unset or blank. */
+function normalise(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name]?.trim();
+    out[name] = value === undefined || value === '' ? undefined : value;
+  }
+  return out;
+}
+
+export interface LoadConfigOptions {
+  /** Folder that relative paths are resolved against; default `process.cwd()`. */
+  cwd?: string;
+}
+
+/**
+ * Reads and validates the configuration. Throws ConfigError listing every bad variable.
+ * Reads only the variables above; anything else in `env` is ignored.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = {}): TrackerConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const values = normalise(env);
+  const parsed = TrackerEnvSchema.safeParse(values);
+  const problems: ConfigProblem[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(environment)'), message: issue.message }));
+
+  // AUTH_MODE depends on NODE_ENV, so it is checked here rather than in its own schema
+  // (and still checked when other variables are bad, so the operator sees every problem at once).
+  const nodeEnv = parsed.success ? parsed.data.NODE_ENV : TrackerEnvSchema.shape.NODE_ENV.safeParse(values.NODE_ENV).data;
+  const authMode = authModeOf(values.AUTH_MODE, nodeEnv, problems);
+
+  if (!parsed.success || problems.length > 0 || authMode === undefined) {
+    throw new ConfigError(sortProblems(problems));
+  }
+  const v = parsed.data;
+  return {
+    port: v.PORT,
+    host: v.HOST,
+    dataDir: path.resolve(cwd, v.DATA_DIR ?? './data'),
+    unitsFile: v.UNITS_FILE === undefined ? undefined : path.resolve(cwd, v.UNITS_FILE),
+    policiesFile: v.POLICIES_FILE === undefined ? undefined : path.resolve(cwd, v.POLICIES_FILE),
+    demo: v.DEMO,
+    demoCitizens: v.DEMO_CITIZENS,
+    nodeEnv: v.NODE_ENV ?? 'development',
+    logLevel: v.LOG_LEVEL ?? 'info',
+    bodyLimitBytes: v.BODY_LIMIT_BYTES,
+    maxEventsPerRequest: v.MAX_EVENTS_PER_REQUEST,
+    auth: { mode: authMode, oidcIssuer: v.OIDC_ISSUER, oidcAudience: v.OIDC_AUDIENCE, oidcJwksUri: v.OIDC_JWKS_URI },
+  };
+}
+
+function authModeOf(value: string | undefined, nodeEnv: string | undefined, problems: ConfigProblem[]): AuthMode | undefined {
+  const production = nodeEnv === 'production';
+  if (value === undefined) {
+    if (!production) return 'development';
+    problems.push({
+      variable: 'AUTH_MODE',
+      message: 'must be set when NODE_ENV=production; development authentication is for the local demo only',
+    });
+    return undefined;
+  }
+  const mode = value.toLowerCase();
+  if (mode === 'oidc') {
+    problems.push({ variable: 'AUTH_MODE', message: 'oidc is not supported by this version yet; the only accepted value is development' });
+    return undefined;
+  }
+  if (mode !== 'development') {
+    problems.push({ variable: 'AUTH_MODE', message: `must be one of: ${AUTH_MODES.join(', ')}` });
+    return undefined;
+  }
+  if (production) {
+    problems.push({
+      variable: 'AUTH_MODE',
+      message: 'development is refused when NODE_ENV=production; development authentication is for the local demo only',
+    });
+    return undefined;
+  }
+  return 'development';
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  const order = new Map<string, number>(CONFIG_VARIABLES.map((v, i) => [v, i]));
+  return [...problems].sort((a, b) => (order.get(a.variable) ?? 99) - (order.get(b.variable) ?? 99));
+}

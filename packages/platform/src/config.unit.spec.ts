@@ -1,0 +1,197 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, type ConfigProblem } from './config.ts';
+
+const cwd = '/srv/tracker';
+
+function problemsOf(env: NodeJS.ProcessEnv): ConfigProblem[] {
+  try {
+    loadConfig(env, { cwd });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function errorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env, { cwd });
+  } catch (error) {
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig defaults', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    expect(loadConfig({}, { cwd })).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      dataDir: path.resolve(cwd, 'data'),
+      unitsFile: undefined,
+      policiesFile: undefined,
+      demo: true,
+      demoCitizens: 300,
+      nodeEnv: 'development',
+      logLevel: 'info',
+      bodyLimitBytes: 1048576,
+      maxEventsPerRequest: 1000,
+      auth: { mode: 'development', oidcIssuer: undefined, oidcAudience: undefined, oidcJwksUri: undefined },
+    });
+  });
+
+  it('treats blank variables as unset and ignores unrelated ones', () => {
+    const config = loadConfig({ PORT: '', HOST: '  ', DEMO: '', SOMETHING_ELSE: 'x' }, { cwd });
+    expect(config.port).toBe(4000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.demo).toBe(true);
+  });
+
+  it('resolves DATA_DIR against the working directory by default', () => {
+    expect(path.isAbsolute(loadConfig({}).dataDir)).toBe(true);
+  });
+});
+
+describe('loadConfig accepts good values', () => {
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        PORT: '0',
+        HOST: '0.0.0.0',
+        DATA_DIR: 'var/tracker',
+        UNITS_FILE: 'conf/units.json',
+        POLICIES_FILE: '/etc/tracker/policies.json',
+        DEMO: 'off',
+        DEMO_CITIZENS: '200000',
+        AUTH_MODE: 'development',
+        OIDC_ISSUER: 'https://login.example.dk/realms/kommune',
+        OIDC_AUDIENCE: 'transition-tracker',
+        OIDC_JWKS_URI: 'https://login.example.dk/realms/kommune/certs',
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'WARN',
+        BODY_LIMIT_BYTES: '2097152',
+        MAX_EVENTS_PER_REQUEST: '50',
+      },
+      { cwd },
+    );
+    expect(config).toEqual({
+      port: 0,
+      host: '0.0.0.0',
+      dataDir: '/srv/tracker/var/tracker',
+      unitsFile: '/srv/tracker/conf/units.json',
+      policiesFile: '/etc/tracker/policies.json',
+      demo: false,
+      demoCitizens: 200000,
+      nodeEnv: 'test',
+      logLevel: 'warn',
+      bodyLimitBytes: 2097152,
+      maxEventsPerRequest: 50,
+      auth: {
+        mode: 'development',
+        oidcIssuer: 'https://login.example.dk/realms/kommune',
+        oidcAudience: 'transition-tracker',
+        oidcJwksUri: 'https://login.example.dk/realms/kommune/certs',
+      },
+    });
+  });
+
+  it.each([
+    ['on', true],
+    ['ON', true],
+    ['true', true],
+    ['True', true],
+    ['1', true],
+    ['off', false],
+    ['Off', false],
+    ['false', false],
+    ['FALSE', false],
+    ['0', false],
+  ])('DEMO=%s → %s', (value, expected) => {
+    expect(loadConfig({ DEMO: value }, { cwd }).demo).toBe(expected);
+  });
+
+  it.each(['localhost', '::', '[::1]', '10.0.0.7', 'tracker.internal.kommune.dk'])('HOST=%s is accepted', (host) => {
+    expect(loadConfig({ HOST: host }, { cwd }).host).toBe(host.replace(/^\[|\]$/g, ''));
+  });
+
+  it('accepts the boundaries of PORT and DEMO_CITIZENS', () => {
+    expect(loadConfig({ PORT: '65535', DEMO_CITIZENS: '0' }, { cwd })).toMatchObject({ port: 65535, demoCitizens: 0 });
+  });
+});
+
+describe('loadConfig refuses bad values with the variable and the reason', () => {
+  it.each([
+    ['PORT', '-1', 'must be a whole number from 0 to 65535'],
+    ['PORT', '65536', 'must be a whole number from 0 to 65535'],
+    ['PORT', '80.5', 'must be a whole number from 0 to 65535'],
+    ['PORT', 'http', 'must be a whole number from 0 to 65535'],
+    ['PORT', '1e3', 'must be a whole number from 0 to 65535'],
+    ['HOST', 'not a host', 'must be a host name or an IP address'],
+    ['HOST', 'http://example.dk', 'must be a host name or an IP address'],
+    ['DATA_DIR', 'da\0ta', 'must be a folder path'],
+    ['UNITS_FILE', 'units\0.json', 'must be a file path'],
+    ['POLICIES_FILE', 'p\0.json', 'must be a file path'],
+    ['DEMO', 'maybe', 'must be on or off'],
+    ['DEMO', 'yes please', 'must be on or off'],
+    ['DEMO_CITIZENS', '200001', 'must be a whole number from 0 to 200000'],
+    ['DEMO_CITIZENS', 'many', 'must be a whole number from 0 to 200000'],
+    ['DEMO_CITIZENS', '-5', 'must be a whole number from 0 to 200000'],
+    ['AUTH_MODE', 'none', 'must be one of: development'],
+    ['AUTH_MODE', 'oidc', 'oidc is not supported by this version yet'],
+    ['OIDC_ISSUER', 'login.example.dk', 'must be an absolute http(s) URL'],
+    ['OIDC_ISSUER', 'ftp://login.example.dk', 'must be an absolute http(s) URL'],
+    ['OIDC_ISSUER', 'https://admin:hunter2@login.example.dk', 'must not contain credentials'],
+    ['OIDC_AUDIENCE', 'two words', 'must be 1–256 characters without spaces'],
+    ['OIDC_AUDIENCE', 'a'.repeat(257), 'must be 1–256 characters without spaces'],
+    ['OIDC_JWKS_URI', 'certs.json', 'must be an absolute http(s) URL'],
+    ['NODE_ENV', 'staging', 'must be one of: development, test, production'],
+    ['LOG_LEVEL', 'verbose', 'must be one of: fatal, error, warn, info, debug, trace, silent'],
+    ['BODY_LIMIT_BYTES', '1mb', 'must be a whole number from 1024 to 104857600'],
+    ['BODY_LIMIT_BYTES', '100', 'must be a whole number from 1024 to 104857600'],
+    ['BODY_LIMIT_BYTES', '104857601', 'must be a whole number from 1024 to 104857600'],
+    ['MAX_EVENTS_PER_REQUEST', '0', 'must be a whole number from 1 to 100000'],
+    ['MAX_EVENTS_PER_REQUEST', 'lots', 'must be a whole number from 1 to 100000'],
+  ])('%s=%j', (variable, value, reason) => {
+    const error = errorOf({ [variable]: value });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]!.variable).toBe(variable);
+    expect(error.problems[0]!.message).toContain(reason);
+    expect(error.message).toContain(`${variable}: `);
+    expect(error.message).toContain(reason);
+    // the value is never echoed (it may be a secret or something pasted by mistake); a known
+    // mode named by the reason itself (oidc) is not an echo
+    if (value.length > 3 && !reason.includes(value)) expect(error.message).not.toContain(value);
+  });
+
+  it('refuses development authentication in production', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', AUTH_MODE: 'development' });
+    expect(problems).toEqual([{ variable: 'AUTH_MODE', message: expect.stringContaining('development is refused when NODE_ENV=production') }]);
+  });
+
+  it('refuses production without AUTH_MODE rather than defaulting to development', () => {
+    const problems = problemsOf({ NODE_ENV: 'PRODUCTION' });
+    expect(problems).toEqual([{ variable: 'AUTH_MODE', message: expect.stringContaining('must be set when NODE_ENV=production') }]);
+  });
+
+  it('lists every bad variable at once, in a stable order, without echoing any value', () => {
+    const secret = 'https://svc:s3cr3t-passw0rd@idp.example.dk';
+    const error = errorOf({
+      MAX_EVENTS_PER_REQUEST: 'x',
+      PORT: 'eighty',
+      DEMO: 'sometimes',
+      OIDC_ISSUER: secret,
+      NODE_ENV: 'production',
+      AUTH_MODE: 'development',
+    });
+    expect(error.problems.map((p) => p.variable)).toEqual(['PORT', 'DEMO', 'AUTH_MODE', 'OIDC_ISSUER', 'MAX_EVENTS_PER_REQUEST']);
+    expect(error.name).toBe('ConfigError');
+    expect(error.message.split('\n')).toHaveLength(6);
+    for (const value of [secret, 's3cr3t', 'eighty', 'sometimes']) expect(error.message).not.toContain(value);
+  });
+
+  it('still checks AUTH_MODE when NODE_ENV itself is bad', () => {
+    const problems = problemsOf({ NODE_ENV: 'prod', AUTH_MODE: 'kerberos' });
+    expect(problems.map((p) => p.variable)).toEqual(['AUTH_MODE', 'NODE_ENV']);
+  });
+});

@@ -1,0 +1,5 @@
+export * from './queries.ts';
+export * from './projector.ts';
+export * from './projections/projectEvent.ts';
+export * from './projections/summaries.ts';
+export { SqliteReadModel, type SqliteReadModelOptions } from './sqlite/sqliteReadModel.ts';

@@ -1,0 +1,91 @@
+/**
+ * The projections: each stored event becomes a few read-model changes. The mapping is pure and
+ * shared by every read-model adapter (SQLite embedded, PostgreSQL distributed); adapters only decide
+ * how a change is written.
+ *
+ * Every change is keyed by the event's place in the world (occurredAt, then globalPosition) and
+ * applied "earliest wins", so the read models do not depend on the order in which events arrive: a
+ * late event lands in its place, and a rebuild from zero gives exactly what incremental processing
+ * gave. Statuses are not stored; they are derived from the stored instants at query time (`asOf`).
+ */
+import { instantMs, type StoredEvent, type UnitDirectory } from '@tracker/domain';
+import { primaryUnitOf, summarize } from './summaries.ts';
+
+/** Where an event stands in the world: its occurredAt instant, ties broken by global position. */
+export interface WorldPosition {
+  ms: number;
+  at: string;
+  position: number;
+}
+
+export type HandoverResolution = 'accepted' | 'rejected' | 'completed' | 'cancelled';
+
+export type ReadModelChange =
+  | ({ kind: 'timelineEntry'; citizenId: string; eventId: string; type: string; recordedAt: string; unitId: string | null; summary: string } & WorldPosition)
+  | ({ kind: 'citizenRegistered'; citizenId: string; birthDate: string; municipality: string; disability: boolean } & WorldPosition)
+  | ({ kind: 'caseOpened'; citizenId: string; caseId: string; unitId: string } & WorldPosition)
+  | ({ kind: 'caseClosed'; citizenId: string; caseId: string } & WorldPosition)
+  | ({ kind: 'handoverInitiated'; citizenId: string; handoverId: string; fromUnitId: string; toUnitId: string; handoverKind: string; dueMs: number } & WorldPosition)
+  | ({ kind: 'handoverResolved'; citizenId: string; handoverId: string; resolution: HandoverResolution } & WorldPosition);
+
+export interface ProjectionContext {
+  units: UnitDirectory;
+  /** The acceptance deadline of a handover initiated at the given instant (policy overdragelse-accept). */
+  handoverAcceptanceDue(initiatedMs: number): number;
+}
+
+const resolutionOf = {
+  HandoverAccepted: 'accepted',
+  HandoverRejected: 'rejected',
+  HandoverCompleted: 'completed',
+  HandoverCancelled: 'cancelled',
+} as const satisfies Record<string, HandoverResolution>;
+
+export function projectEvent(event: StoredEvent, context: ProjectionContext): ReadModelChange[] {
+  const where: WorldPosition = { ms: instantMs(event.occurredAt), at: event.occurredAt, position: event.globalPosition };
+  const { citizenId } = event;
+  const changes: ReadModelChange[] = [
+    {
+      kind: 'timelineEntry',
+      citizenId,
+      eventId: event.id,
+      type: event.type,
+      recordedAt: event.recordedAt,
+      unitId: primaryUnitOf(event),
+      summary: summarize(event, context.units),
+      ...where,
+    },
+  ];
+  switch (event.type) {
+    case 'CitizenRegistered':
+      changes.push({ kind: 'citizenRegistered', citizenId, birthDate: event.data.birthDate, municipality: event.data.municipality, disability: event.data.disability, ...where });
+      break;
+    case 'CaseOpened':
+      changes.push({ kind: 'caseOpened', citizenId, caseId: event.data.caseId, unitId: event.data.unitId, ...where });
+      break;
+    case 'CaseClosed':
+      changes.push({ kind: 'caseClosed', citizenId, caseId: event.data.caseId, ...where });
+      break;
+    case 'HandoverInitiated':
+      changes.push({
+        kind: 'handoverInitiated',
+        citizenId,
+        handoverId: event.data.handoverId,
+        fromUnitId: event.data.fromUnitId,
+        toUnitId: event.data.toUnitId,
+        handoverKind: event.data.kind,
+        dueMs: context.handoverAcceptanceDue(where.ms),
+        ...where,
+      });
+      break;
+    case 'HandoverAccepted':
+    case 'HandoverRejected':
+    case 'HandoverCompleted':
+    case 'HandoverCancelled':
+      changes.push({ kind: 'handoverResolved', citizenId, handoverId: event.data.handoverId, resolution: resolutionOf[event.type], ...where });
+      break;
+    default:
+      break;
+  }
+  return changes;
+}

@@ -1,0 +1,289 @@
+/**
+ * The embedded read models on SQLite: the projections' changes written "earliest wins", and the
+ * ReadModelQueries port answered with statuses derived at `asOf`. A batch's changes and its
+ * checkpoint commit in one transaction, so a crash never applies an event twice or skips one.
+ */
+import Database from 'better-sqlite3';
+import type { HandoverStatus, StoredEvent } from '@tracker/domain';
+import { projectEvent, type ProjectionContext, type ReadModelChange } from '../projections/projectEvent.ts';
+import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, ReadModelQueries, Responsibility, TimelineEntry } from '../queries.ts';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS timeline (
+  citizen_id TEXT NOT NULL, occurred_ms INTEGER NOT NULL, position INTEGER NOT NULL,
+  event_id TEXT NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,
+  unit_id TEXT, summary TEXT NOT NULL,
+  PRIMARY KEY (citizen_id, occurred_ms, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS citizens (
+  citizen_id TEXT PRIMARY KEY, birth_date TEXT NOT NULL, municipality TEXT NOT NULL, disability INTEGER NOT NULL,
+  registered_ms INTEGER NOT NULL, registered_pos INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS responsibilities (
+  citizen_id TEXT NOT NULL, case_id TEXT NOT NULL, unit_id TEXT,
+  opened_ms INTEGER, opened_at TEXT, opened_pos INTEGER,
+  closed_ms INTEGER, closed_at TEXT, closed_pos INTEGER,
+  PRIMARY KEY (citizen_id, case_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS handovers (
+  citizen_id TEXT NOT NULL, handover_id TEXT NOT NULL,
+  from_unit_id TEXT, to_unit_id TEXT, kind TEXT,
+  initiated_ms INTEGER, initiated_at TEXT, initiated_pos INTEGER, due_ms INTEGER,
+  accepted_ms INTEGER, accepted_at TEXT, accepted_pos INTEGER,
+  rejected_ms INTEGER, rejected_at TEXT, rejected_pos INTEGER,
+  completed_ms INTEGER, completed_at TEXT, completed_pos INTEGER,
+  cancelled_ms INTEGER, cancelled_at TEXT, cancelled_pos INTEGER,
+  PRIMARY KEY (citizen_id, handover_id)
+);
+CREATE INDEX IF NOT EXISTS handovers_by_initiation ON handovers (initiated_ms);
+CREATE INDEX IF NOT EXISTS handovers_by_from_unit ON handovers (from_unit_id, initiated_ms);
+CREATE INDEX IF NOT EXISTS handovers_by_to_unit ON handovers (to_unit_id, initiated_ms);
+`;
+
+/** "Earliest wins": the stored value is replaced only by one that stands earlier in the world. */
+const earlier = (col: string) =>
+  `${col}_ms IS NULL OR excluded.${col}_ms < ${col}_ms OR (excluded.${col}_ms = ${col}_ms AND excluded.${col}_pos < ${col}_pos)`;
+
+const RESOLUTIONS = ['accepted', 'rejected', 'completed', 'cancelled'] as const;
+
+interface HandoverRow {
+  citizen_id: string;
+  handover_id: string;
+  from_unit_id: string;
+  to_unit_id: string;
+  kind: string;
+  initiated_at: string;
+  due_ms: number;
+  status: HandoverStatus;
+  resolved_at: string | null;
+  overdue: 0 | 1;
+}
+
+export interface SqliteReadModelOptions {
+  file: string;
+  projection: ProjectionContext;
+  /** Identifies the configuration the stored read models were built with (units, policies). */
+  configFingerprint: string;
+}
+
+export class SqliteReadModel implements ReadModelQueries {
+  readonly #db: Database.Database;
+  readonly #projection: ProjectionContext;
+  readonly #apply: Record<ReadModelChange['kind'], (change: never) => void>;
+  readonly #statements;
+  /** True when the stored read models were built with another configuration or schema: rebuild. */
+  readonly needsRebuild: boolean;
+
+  constructor({ file, projection, configFingerprint }: SqliteReadModelOptions) {
+    this.#projection = projection;
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    // Read models are derived and rebuildable; consistency after a crash is what matters, and WAL
+    // with NORMAL keeps each batch-and-checkpoint transaction atomic.
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.exec(SCHEMA);
+    const meta = this.#db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    const fingerprint = `${SCHEMA_VERSION}:${configFingerprint}`;
+    const stored = meta.get('fingerprint')?.value;
+    this.needsRebuild = stored !== undefined && stored !== fingerprint;
+    this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run('fingerprint', fingerprint);
+
+    const db = this.#db;
+    const insertTimeline = db.prepare(
+      `INSERT OR IGNORE INTO timeline (citizen_id, occurred_ms, position, event_id, type, occurred_at, recorded_at, unit_id, summary)
+       VALUES (@citizenId, @ms, @position, @eventId, @type, @at, @recordedAt, @unitId, @summary)`,
+    );
+    const registerCitizen = db.prepare(
+      `INSERT INTO citizens (citizen_id, birth_date, municipality, disability, registered_ms, registered_pos)
+       VALUES (@citizenId, @birthDate, @municipality, @disability, @ms, @position)
+       ON CONFLICT (citizen_id) DO UPDATE SET birth_date = excluded.birth_date, municipality = excluded.municipality,
+         disability = excluded.disability, registered_ms = excluded.registered_ms, registered_pos = excluded.registered_pos
+       WHERE ${earlier('registered')}`,
+    );
+    const openCase = db.prepare(
+      `INSERT INTO responsibilities (citizen_id, case_id, unit_id, opened_ms, opened_at, opened_pos)
+       VALUES (@citizenId, @caseId, @unitId, @ms, @at, @position)
+       ON CONFLICT (citizen_id, case_id) DO UPDATE SET unit_id = excluded.unit_id, opened_ms = excluded.opened_ms,
+         opened_at = excluded.opened_at, opened_pos = excluded.opened_pos
+       WHERE ${earlier('opened')}`,
+    );
+    const closeCase = db.prepare(
+      `INSERT INTO responsibilities (citizen_id, case_id, closed_ms, closed_at, closed_pos)
+       VALUES (@citizenId, @caseId, @ms, @at, @position)
+       ON CONFLICT (citizen_id, case_id) DO UPDATE SET closed_ms = excluded.closed_ms, closed_at = excluded.closed_at,
+         closed_pos = excluded.closed_pos
+       WHERE ${earlier('closed')}`,
+    );
+    const initiateHandover = db.prepare(
+      `INSERT INTO handovers (citizen_id, handover_id, from_unit_id, to_unit_id, kind, initiated_ms, initiated_at, initiated_pos, due_ms)
+       VALUES (@citizenId, @handoverId, @fromUnitId, @toUnitId, @handoverKind, @ms, @at, @position, @dueMs)
+       ON CONFLICT (citizen_id, handover_id) DO UPDATE SET from_unit_id = excluded.from_unit_id, to_unit_id = excluded.to_unit_id,
+         kind = excluded.kind, initiated_ms = excluded.initiated_ms, initiated_at = excluded.initiated_at,
+         initiated_pos = excluded.initiated_pos, due_ms = excluded.due_ms
+       WHERE ${earlier('initiated')}`,
+    );
+    const resolveHandover = Object.fromEntries(
+      RESOLUTIONS.map((r) => [
+        r,
+        db.prepare(
+          `INSERT INTO handovers (citizen_id, handover_id, ${r}_ms, ${r}_at, ${r}_pos) VALUES (@citizenId, @handoverId, @ms, @at, @position)
+           ON CONFLICT (citizen_id, handover_id) DO UPDATE SET ${r}_ms = excluded.${r}_ms, ${r}_at = excluded.${r}_at, ${r}_pos = excluded.${r}_pos
+           WHERE ${earlier(r)}`,
+        ),
+      ]),
+    );
+    const setCheckpoint = db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('checkpoint', ?)`);
+
+    type Change<K extends ReadModelChange['kind']> = Extract<ReadModelChange, { kind: K }>;
+    this.#apply = {
+      timelineEntry: (c: Change<'timelineEntry'>) => insertTimeline.run(c),
+      citizenRegistered: (c: Change<'citizenRegistered'>) => registerCitizen.run({ ...c, disability: c.disability ? 1 : 0 }),
+      caseOpened: (c: Change<'caseOpened'>) => openCase.run(c),
+      caseClosed: (c: Change<'caseClosed'>) => closeCase.run(c),
+      handoverInitiated: (c: Change<'handoverInitiated'>) => initiateHandover.run(c),
+      handoverResolved: (c: Change<'handoverResolved'>) => resolveHandover[c.resolution]!.run(c),
+    } as Record<ReadModelChange['kind'], (change: never) => void>;
+
+    this.#statements = {
+      setCheckpoint,
+      checkpoint: db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'checkpoint'`),
+      firstSeen: db.prepare<[string], { ms: number | null }>('SELECT min(occurred_ms) AS ms FROM timeline WHERE citizen_id = ?'),
+      citizen: db.prepare<[string], { birth_date: string; municipality: string; registered_ms: number }>(
+        'SELECT birth_date, municipality, registered_ms FROM citizens WHERE citizen_id = ?',
+      ),
+      timeline: db.prepare<[string, number], { event_id: string; type: string; occurred_at: string; recorded_at: string; unit_id: string | null; summary: string }>(
+        `SELECT event_id, type, occurred_at, recorded_at, unit_id, summary FROM timeline
+         WHERE citizen_id = ? AND occurred_ms <= ? ORDER BY occurred_ms, position`,
+      ),
+      responsibilities: db.prepare<{ citizenId: string; asOf: number }, { case_id: string; unit_id: string; opened_at: string; closed_at: string | null }>(
+        `SELECT case_id, unit_id, opened_at, CASE WHEN closed_ms <= :asOf THEN closed_at END AS closed_at
+         FROM responsibilities WHERE citizen_id = :citizenId AND opened_ms <= :asOf ORDER BY opened_ms, opened_pos`,
+      ),
+      citizenHandovers: db.prepare<{ citizenId: string; asOf: number }, HandoverRow>(handoverQuery('AND citizen_id = :citizenId') + ' ORDER BY initiated_ms, handover_id'),
+    };
+  }
+
+  /** Projects and writes a batch of events and moves the checkpoint, atomically. */
+  applyBatch(events: readonly StoredEvent[]): void {
+    if (events.length === 0) return;
+    this.#db.transaction(() => {
+      for (const event of events) {
+        for (const change of projectEvent(event, this.#projection)) this.#apply[change.kind](change as never);
+      }
+      this.#statements.setCheckpoint.run(String(events[events.length - 1]!.globalPosition));
+    })();
+  }
+
+  /** Forgets every read model, so the projector replays the store from position 0. */
+  reset(): void {
+    this.#db.transaction(() => {
+      for (const table of ['timeline', 'citizens', 'responsibilities', 'handovers']) this.#db.exec(`DELETE FROM ${table}`);
+      this.#db.prepare(`DELETE FROM meta WHERE key = 'checkpoint'`).run();
+    })();
+  }
+
+  checkpointSync(): number {
+    return Number(this.#statements.checkpoint.get()?.value ?? 0);
+  }
+
+  async checkpoint(): Promise<number> {
+    return this.checkpointSync();
+  }
+
+  async citizen(citizenId: string, asOf: number): Promise<CitizenView | null> {
+    const firstSeen = this.#statements.firstSeen.get(citizenId)?.ms;
+    if (firstSeen == null || firstSeen > asOf) return null;
+    const row = this.#statements.citizen.get(citizenId);
+    const known = row !== undefined && row.registered_ms <= asOf;
+    return { id: citizenId, birthDate: known ? row.birth_date : null, municipality: known ? row.municipality : null };
+  }
+
+  async timeline(citizenId: string, asOf: number): Promise<TimelineEntry[]> {
+    return this.#statements.timeline.all(citizenId, asOf).map((r) => ({
+      eventId: r.event_id,
+      type: r.type,
+      occurredAt: r.occurred_at,
+      recordedAt: r.recorded_at,
+      unitId: r.unit_id,
+      summary: r.summary,
+    }));
+  }
+
+  async responsibilities(citizenId: string, asOf: number): Promise<Responsibility[]> {
+    return this.#statements.responsibilities.all({ citizenId, asOf }).map((r) => ({
+      caseId: r.case_id,
+      unitId: r.unit_id,
+      openedAt: r.opened_at,
+      closedAt: r.closed_at,
+    }));
+  }
+
+  async citizenHandovers(citizenId: string, asOf: number): Promise<HandoverView[]> {
+    return this.#statements.citizenHandovers.all({ citizenId, asOf }).map(toHandoverView);
+  }
+
+  async handovers(filter: HandoverFilter, page: PageRequest): Promise<Page<HandoverView>> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { asOf: filter.asOf };
+    if (filter.unitId !== undefined) {
+      where.push('AND (from_unit_id = :unitId OR to_unit_id = :unitId)');
+      params.unitId = filter.unitId;
+    }
+    const outer: string[] = [];
+    if (filter.status !== undefined) {
+      outer.push('status = :status');
+      params.status = filter.status;
+    }
+    if (filter.overdue !== undefined) {
+      outer.push('overdue = :overdue');
+      params.overdue = filter.overdue ? 1 : 0;
+    }
+    const base = `SELECT * FROM (${handoverQuery(where.join(' '))}) ${outer.length ? `WHERE ${outer.join(' AND ')}` : ''}`;
+    const totalCount = (this.#db.prepare(`SELECT count(*) AS n FROM (${base})`).get(params) as { n: number }).n;
+    const rows = this.#db
+      .prepare(`${base} ORDER BY initiated_ms, citizen_id, handover_id LIMIT :limit OFFSET :offset`)
+      .all({ ...params, limit: page.first + 1, offset: page.offset }) as HandoverRow[];
+    return { nodes: rows.slice(0, page.first).map(toHandoverView), totalCount, hasNextPage: rows.length > page.first };
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function handoverQuery(filter: string): string {
+  return `
+  SELECT citizen_id, handover_id, from_unit_id, to_unit_id, kind, initiated_ms, initiated_at, due_ms, status,
+         CASE resolved_raw WHEN a THEN accepted_at WHEN r THEN rejected_at WHEN ca THEN cancelled_at WHEN co THEN completed_at END AS resolved_at,
+         CASE WHEN :asOf >= due_ms AND (resolved_raw IS NULL OR resolved_raw >= due_ms) THEN 1 ELSE 0 END AS overdue
+  FROM (
+    SELECT h.*,
+      CASE max(coalesce(a, -9e15), coalesce(r, -9e15), coalesce(co, -9e15), coalesce(ca, -9e15))
+        WHEN -9e15 THEN 'PENDING' WHEN ca THEN 'CANCELLED' WHEN co THEN 'COMPLETED' WHEN r THEN 'REJECTED' ELSE 'ACCEPTED' END AS status,
+      coalesce(nullif(min(coalesce(a, 9e15), coalesce(r, 9e15), coalesce(ca, 9e15)), 9e15), co) AS resolved_raw
+    FROM (
+      SELECT *,
+        CASE WHEN accepted_ms <= :asOf THEN accepted_ms END AS a,
+        CASE WHEN rejected_ms <= :asOf THEN rejected_ms END AS r,
+        CASE WHEN completed_ms <= :asOf THEN completed_ms END AS co,
+        CASE WHEN cancelled_ms <= :asOf THEN cancelled_ms END AS ca
+      FROM handovers WHERE initiated_ms <= :asOf ${filter}
+    ) h
+  )`;
+}
+
+const toHandoverView = (r: HandoverRow): HandoverView => ({
+  id: r.handover_id,
+  citizenId: r.citizen_id,
+  fromUnitId: r.from_unit_id,
+  toUnitId: r.to_unit_id,
+  kind: r.kind,
+  status: r.status,
+  initiatedAt: r.initiated_at,
+  resolvedAt: r.resolved_at,
+  dueAt: new Date(r.due_ms).toISOString(),
+  overdue: r.overdue === 1,
+});

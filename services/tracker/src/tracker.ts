@@ -1,0 +1,115 @@
+/**
+ * Wires the embedded tracker: SQLite event store → projector → SQLite read models → fastify with
+ * ingestion, GraphQL and health. One file per step downstream; this one only connects them.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { DEMO_UNITS_FILE, WorkingDayCalendar, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
+import { SqliteEventStore } from '@tracker/event-store';
+import { Projector, SqliteReadModel } from '@tracker/read-models';
+import { graphqlPlugin, healthPlugin, ingestionPlugin } from '@tracker/api';
+import type { TrackerConfig } from '@tracker/platform';
+import { loadDemoKommune } from './demo.ts';
+
+/** Local service level for accepting a handover (policy overdragelse-accept, domain.md §5). */
+const HANDOVER_ACCEPTANCE_WORKING_DAYS = 10;
+
+export interface StartTrackerOptions {
+  config: TrackerConfig;
+  /** A pino logger (createLogger from @tracker/platform). */
+  logger: FastifyBaseLogger;
+  clock?: Clock;
+}
+
+export interface RunningTracker {
+  app: FastifyInstance;
+  /** Base URL, e.g. http://127.0.0.1:4000 */
+  url: string;
+  store: SqliteEventStore;
+  projector: Projector;
+  /** Finishes in-flight requests, stops projecting and flushes the store. */
+  close(): Promise<void>;
+}
+
+export async function startTracker({ config, logger, clock = systemClock }: StartTrackerOptions): Promise<RunningTracker> {
+  if (config.policiesFile) {
+    throw new Error('POLICIES_FILE is set, but this version ships only the default handover-acceptance policy; unset POLICIES_FILE');
+  }
+  const units = loadUnitsFile(config.unitsFile ?? DEMO_UNITS_FILE);
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const store = await SqliteEventStore.open({ file: join(config.dataDir, 'events.sqlite'), clock });
+  const calendar = new WorkingDayCalendar();
+  const readModel = new SqliteReadModel({
+    file: join(config.dataDir, 'read-models.sqlite'),
+    projection: { units, handoverAcceptanceDue: (ms) => calendar.addWorkingDays(ms, HANDOVER_ACCEPTANCE_WORKING_DAYS) },
+    // Unit names feed the timeline summaries and the policy feeds due instants: a change rebuilds.
+    configFingerprint: createHash('sha256').update(JSON.stringify({ units: units.units, HANDOVER_ACCEPTANCE_WORKING_DAYS })).digest('hex'),
+  });
+  const projector = new Projector({
+    store,
+    target: readModel,
+    onError: (error) => logger.error({ err: error }, 'projection failed; the read models stop at their checkpoint'),
+  });
+
+  try {
+    if (config.demo && (await store.headPosition()) === 0) {
+      const loaded = await loadDemoKommune({ store, units, clock, citizens: config.demoCitizens });
+      logger.info({ citizens: loaded.citizens, events: loaded.events }, 'loaded the demo kommune into the empty data folder');
+    }
+    await projector.start();
+    logger.info({ position: projector.position() }, 'read models are up to date');
+  } catch (error) {
+    await projector.stop();
+    await store.close();
+    readModel.close();
+    throw error;
+  }
+
+  const production = config.nodeEnv === 'production';
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimitBytes,
+    // Lets close() wait for in-flight requests instead of cutting them off.
+    forceCloseConnections: 'idle',
+    requestIdHeader: 'x-request-id',
+  });
+  await app.register(healthPlugin, {
+    checks: {
+      eventStore: async () => (await store.headPosition()) >= 0,
+      readModels: () => projector.healthy,
+    },
+  });
+  await app.register(ingestionPlugin, {
+    store,
+    units,
+    bodyLimitBytes: config.bodyLimitBytes,
+    maxEventsPerRequest: config.maxEventsPerRequest,
+  });
+  await app.register(graphqlPlugin, {
+    queries: readModel,
+    store,
+    projector,
+    units,
+    clock,
+    production,
+  });
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  const url = address.replace('[::1]', 'localhost');
+
+  return {
+    app,
+    url,
+    store,
+    projector,
+    async close() {
+      await app.close();
+      await projector.stop();
+      await store.close();
+      readModel.close();
+    },
+  };
+}
