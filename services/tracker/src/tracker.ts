@@ -76,6 +76,12 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
   });
+  // During shutdown, answers to in-flight requests close their connection, so keep-alive clients do
+  // not hold the server open until their idle timeout.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   await app.register(healthPlugin, {
     checks: {
       eventStore: async () => (await store.headPosition()) >= 0,
@@ -106,6 +112,7 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
     store,
     projector,
     async close() {
+      closing = true;
       await app.close();
       await projector.stop();
       await store.close();
