@@ -3,3 +3,4 @@ export * from './projector.ts';
 export * from './projections/projectEvent.ts';
 export * from './projections/summaries.ts';
 export { SqliteReadModel, type SqliteReadModelOptions } from './sqlite/sqliteReadModel.ts';
+export * from './derived.ts';

@@ -19,7 +19,7 @@ import { MASKED_ERRORS } from './errors.ts';
 import { EventHub } from './eventHub.ts';
 import { useValueFreeInputErrors } from './inputErrorsPlugin.ts';
 import { useDisableIntrospection } from './introspectionPlugin.ts';
-import { createTrackerSchema } from './schema.ts';
+import { createTrackerSchema, type GraphqlExtension } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -35,6 +35,8 @@ export interface GraphqlPluginOptions {
   production: boolean;
   /** Defaults to the fastify instance's logger. */
   logger?: FastifyBaseLogger;
+  /** Features' parts of the schema (gaps, deadlines …). */
+  extensions?: readonly GraphqlExtension[];
 }
 
 type ServerContext = { req: FastifyRequest; reply: FastifyReply };
@@ -57,7 +59,7 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (fa
   if (production) plugins.push(useDisableIntrospection());
 
   const yoga = createYoga<ServerContext>({
-    schema: createTrackerSchema({ ...options, hub, logger }),
+    schema: createTrackerSchema({ ...options, hub, logger }, options.extensions),
     graphqlEndpoint: `${fastify.prefix}${GRAPHQL_PATH}`,
     graphiql: !production,
     landingPage: false,

@@ -21,7 +21,19 @@ export interface WorldPosition {
 export type HandoverResolution = 'accepted' | 'rejected' | 'completed' | 'cancelled';
 
 export type ReadModelChange =
-  | ({ kind: 'timelineEntry'; citizenId: string; eventId: string; type: string; recordedAt: string; unitId: string | null; summary: string } & WorldPosition)
+  | ({
+      kind: 'timelineEntry';
+      citizenId: string;
+      eventId: string;
+      type: string;
+      recordedAt: string;
+      unitId: string | null;
+      summary: string;
+      streamVersion: number;
+      source: string | null;
+      /** The event's data as JSON, so derived read models can replay the citizen's history. */
+      data: string;
+    } & WorldPosition)
   | ({ kind: 'citizenRegistered'; citizenId: string; birthDate: string; municipality: string; disability: boolean } & WorldPosition)
   | ({ kind: 'caseOpened'; citizenId: string; caseId: string; unitId: string } & WorldPosition)
   | ({ kind: 'caseClosed'; citizenId: string; caseId: string } & WorldPosition)
@@ -53,6 +65,9 @@ export function projectEvent(event: StoredEvent, context: ProjectionContext): Re
       recordedAt: event.recordedAt,
       unitId: primaryUnitOf(event),
       summary: summarize(event, context.units),
+      streamVersion: event.streamVersion,
+      source: event.source ?? null,
+      data: JSON.stringify(event.data),
       ...where,
     },
   ];

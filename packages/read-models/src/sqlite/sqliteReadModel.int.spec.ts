@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadUnitsFile, DEMO_UNITS_FILE } from '@tracker/domain';
 import { SqliteReadModel } from './sqliteReadModel.ts';
+import type { DerivedReadModel } from '../derived.ts';
 import { StoredEventFactory } from '../testing/storedEvents.ts';
 
 const DAY = 86_400_000;
@@ -102,6 +103,42 @@ describe('SqliteReadModel', () => {
     expect(await model.citizenHandovers('c-4', at('2026-01-01T00:00:00Z'))).toEqual([]);
     model.applyBatch([make.event('c-4', 'HandoverInitiated', '2025-01-10T10:00:00+01:00', { handoverId: 'h', fromUnitId: '0751-ungeenhed', toUnitId: '0751-jobcenter', kind: 'referral' })]);
     expect(await model.citizenHandovers('c-4', at('2026-01-01T00:00:00Z'))).toMatchObject([{ status: 'ACCEPTED' }]);
+  });
+
+  it('derives per-citizen read models from the whole history in world order, again when a late event arrives', async () => {
+    const file = join(dir, 'derived.sqlite');
+    const seen: Array<[string, string[]]> = [];
+    const orderOfTypes: DerivedReadModel = {
+      name: 'order-of-types',
+      version: 1,
+      schema: 'CREATE TABLE IF NOT EXISTS order_of_types (citizen_id TEXT PRIMARY KEY, types TEXT NOT NULL)',
+      tables: ['order_of_types'],
+      attach: (db) => {
+        const upsert = db.prepare('INSERT OR REPLACE INTO order_of_types (citizen_id, types) VALUES (?, ?)');
+        orderOfTypes.replaceCitizen = (citizenId, history) => {
+          seen.push([citizenId, history.map((e) => e.type)]);
+          upsert.run(citizenId, history.map((e) => e.type).join(','));
+        };
+      },
+      replaceCitizen: () => {},
+    };
+    const derivedModel = new SqliteReadModel({ file, projection, configFingerprint: 'test', derived: [orderOfTypes] });
+    derivedModel.applyBatch([
+      make.event('c-6', 'CaseOpened', '2025-02-01T10:00:00+01:00', { caseId: 'k', unitId: '0751-ppr' }),
+      make.event('c-7', 'CaseOpened', '2025-02-01T10:00:00+01:00', { caseId: 'k', unitId: '0751-ppr' }),
+      make.event('c-6', 'CaseClosed', '2025-03-01T10:00:00+01:00', { caseId: 'k' }),
+    ]);
+    derivedModel.applyBatch([make.event('c-6', 'NotificationReceived', '2025-01-01T10:00:00+01:00', { notificationId: 'n', unitId: '0751-modtagelse', notifier: 'private' })]);
+    expect(seen).toEqual([
+      ['c-6', ['CaseOpened', 'CaseClosed']],
+      ['c-7', ['CaseOpened']],
+      ['c-6', ['NotificationReceived', 'CaseOpened', 'CaseClosed']],
+    ]);
+    expect(derivedModel.history('c-6')[0]).toMatchObject({ type: 'NotificationReceived', data: { notificationId: 'n', notifier: 'private' } });
+    derivedModel.close();
+    const otherVersion = new SqliteReadModel({ file, projection, configFingerprint: 'test', derived: [{ ...orderOfTypes, version: 2 }] });
+    expect(otherVersion.needsRebuild).toBe(true);
+    otherVersion.close();
   });
 
   it('asks for a rebuild when the configuration changed, and reset forgets everything', async () => {

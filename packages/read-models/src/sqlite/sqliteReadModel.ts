@@ -5,10 +5,11 @@
  */
 import Database from 'better-sqlite3';
 import type { HandoverStatus, StoredEvent } from '@tracker/domain';
+import type { DerivedReadModel } from '../derived.ts';
 import { projectEvent, type ProjectionContext, type ReadModelChange } from '../projections/projectEvent.ts';
 import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, ReadModelQueries, Responsibility, TimelineEntry } from '../queries.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -16,6 +17,8 @@ CREATE TABLE IF NOT EXISTS timeline (
   citizen_id TEXT NOT NULL, occurred_ms INTEGER NOT NULL, position INTEGER NOT NULL,
   event_id TEXT NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,
   unit_id TEXT, summary TEXT NOT NULL,
+  -- the event itself, so derived read models can replay a citizen's history in world order
+  stream_version INTEGER NOT NULL, source TEXT, data TEXT NOT NULL,
   PRIMARY KEY (citizen_id, occurred_ms, position)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS citizens (
@@ -67,6 +70,20 @@ export interface SqliteReadModelOptions {
   projection: ProjectionContext;
   /** Identifies the configuration the stored read models were built with (units, policies). */
   configFingerprint: string;
+  /** Read models derived from each touched citizen's whole history after every batch. */
+  derived?: readonly DerivedReadModel[];
+}
+
+interface HistoryRow {
+  event_id: string;
+  type: string;
+  citizen_id: string;
+  occurred_at: string;
+  recorded_at: string;
+  source: string | null;
+  data: string;
+  stream_version: number;
+  position: number;
 }
 
 export class SqliteReadModel implements ReadModelQueries {
@@ -74,27 +91,30 @@ export class SqliteReadModel implements ReadModelQueries {
   readonly #projection: ProjectionContext;
   readonly #apply: Record<ReadModelChange['kind'], (change: never) => void>;
   readonly #statements;
+  readonly #derived: readonly DerivedReadModel[];
   /** True when the stored read models were built with another configuration or schema: rebuild. */
   readonly needsRebuild: boolean;
 
-  constructor({ file, projection, configFingerprint }: SqliteReadModelOptions) {
+  constructor({ file, projection, configFingerprint, derived = [] }: SqliteReadModelOptions) {
     this.#projection = projection;
+    this.#derived = derived;
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
     // Read models are derived and rebuildable; consistency after a crash is what matters, and WAL
     // with NORMAL keeps each batch-and-checkpoint transaction atomic.
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(SCHEMA);
+    for (const model of derived) this.#db.exec(model.schema);
     const meta = this.#db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
-    const fingerprint = `${SCHEMA_VERSION}:${configFingerprint}`;
+    const fingerprint = [SCHEMA_VERSION, ...derived.map((m) => `${m.name}@${m.version}`), configFingerprint].join(':');
     const stored = meta.get('fingerprint')?.value;
     this.needsRebuild = stored !== undefined && stored !== fingerprint;
     this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run('fingerprint', fingerprint);
 
     const db = this.#db;
     const insertTimeline = db.prepare(
-      `INSERT OR IGNORE INTO timeline (citizen_id, occurred_ms, position, event_id, type, occurred_at, recorded_at, unit_id, summary)
-       VALUES (@citizenId, @ms, @position, @eventId, @type, @at, @recordedAt, @unitId, @summary)`,
+      `INSERT OR IGNORE INTO timeline (citizen_id, occurred_ms, position, event_id, type, occurred_at, recorded_at, unit_id, summary, stream_version, source, data)
+       VALUES (@citizenId, @ms, @position, @eventId, @type, @at, @recordedAt, @unitId, @summary, @streamVersion, @source, @data)`,
     );
     const registerCitizen = db.prepare(
       `INSERT INTO citizens (citizen_id, birth_date, municipality, disability, registered_ms, registered_pos)
@@ -163,15 +183,46 @@ export class SqliteReadModel implements ReadModelQueries {
          FROM responsibilities WHERE citizen_id = :citizenId AND opened_ms <= :asOf ORDER BY opened_ms, opened_pos`,
       ),
       citizenHandovers: db.prepare<{ citizenId: string; asOf: number }, HandoverRow>(handoverQuery('AND citizen_id = :citizenId') + ' ORDER BY initiated_ms, handover_id'),
+      history: db.prepare<[string], HistoryRow>(
+        `SELECT event_id, type, citizen_id, occurred_at, recorded_at, source, data, stream_version, position
+         FROM timeline WHERE citizen_id = ? ORDER BY occurred_ms, position`,
+      ),
     };
+    for (const model of derived) model.attach(db);
+  }
+
+  /** All of a citizen's events in world order (occurredAt, then global position). */
+  history(citizenId: string): StoredEvent[] {
+    return this.#statements.history.all(citizenId).map(
+      (r) =>
+        ({
+          id: r.event_id,
+          type: r.type,
+          citizenId: r.citizen_id,
+          occurredAt: r.occurred_at,
+          ...(r.source === null ? {} : { source: r.source }),
+          data: JSON.parse(r.data),
+          recordedAt: r.recorded_at,
+          streamVersion: r.stream_version,
+          globalPosition: r.position,
+        }) as StoredEvent,
+    );
   }
 
   /** Projects and writes a batch of events and moves the checkpoint, atomically. */
   applyBatch(events: readonly StoredEvent[]): void {
     if (events.length === 0) return;
     this.#db.transaction(() => {
+      const touched = new Set<string>();
       for (const event of events) {
         for (const change of projectEvent(event, this.#projection)) this.#apply[change.kind](change as never);
+        touched.add(event.citizenId);
+      }
+      if (this.#derived.length > 0) {
+        for (const citizenId of touched) {
+          const history = this.history(citizenId);
+          for (const model of this.#derived) model.replaceCitizen(citizenId, history);
+        }
       }
       this.#statements.setCheckpoint.run(String(events[events.length - 1]!.globalPosition));
     })();
@@ -180,7 +231,9 @@ export class SqliteReadModel implements ReadModelQueries {
   /** Forgets every read model, so the projector replays the store from position 0. */
   reset(): void {
     this.#db.transaction(() => {
-      for (const table of ['timeline', 'citizens', 'responsibilities', 'handovers']) this.#db.exec(`DELETE FROM ${table}`);
+      for (const table of ['timeline', 'citizens', 'responsibilities', 'handovers', ...this.#derived.flatMap((m) => m.tables)]) {
+        this.#db.exec(`DELETE FROM ${table}`);
+      }
       this.#db.prepare(`DELETE FROM meta WHERE key = 'checkpoint'`).run();
     })();
   }

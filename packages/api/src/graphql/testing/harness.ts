@@ -10,9 +10,10 @@ import { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { DEMO_UNITS_FILE, ManualClock, loadUnitsFile, type EventData, type EventType, type TransitionEvent } from '@tracker/domain';
 import { SqliteEventStore, type EventStore } from '@tracker/event-store';
-import { Projector, SqliteReadModel, type ReadModelQueries } from '@tracker/read-models';
+import { Projector, SqliteReadModel, type DerivedReadModel, type ReadModelQueries } from '@tracker/read-models';
 import { createLogger } from '@tracker/platform';
 import { graphqlPlugin } from '../graphqlPlugin.ts';
+import type { GraphqlExtension } from '../schema.ts';
 
 export const DAY = 86_400_000;
 export const units = loadUnitsFile(DEMO_UNITS_FILE);
@@ -63,6 +64,10 @@ export interface HarnessOptions {
    * aborting a stream, which would otherwise hold `close()` up. false shows the plugin's own shutdown.
    */
   forceCloseConnections?: boolean;
+  /** Derived read models (gaps, deadlines …), built on the harness's read-model database. */
+  derived?: readonly DerivedReadModel[];
+  /** Features' parts of the schema. */
+  extensions?: readonly GraphqlExtension[];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -73,6 +78,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     file: join(dir, 'read-models.sqlite'),
     projection: { units, handoverAcceptanceDue: (ms) => ms + 14 * DAY },
     configFingerprint: 'test',
+    derived: options.derived ?? [],
   });
   const projector = new Projector({ store, target: readModel });
   await projector.start();
@@ -93,6 +99,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     units,
     clock,
     production: options.production ?? false,
+    extensions: options.extensions ?? [],
   });
   await app.ready();
 
