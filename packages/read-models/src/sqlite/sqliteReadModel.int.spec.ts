@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadUnitsFile, DEMO_UNITS_FILE } from '@tracker/domain';
 import { SqliteReadModel } from './sqliteReadModel.ts';
-import type { DerivedReadModel } from '../derived.ts';
+import type { CitizenDerivation } from '../derived.ts';
 import { StoredEventFactory } from '../testing/storedEvents.ts';
 
 const DAY = 86_400_000;
@@ -108,19 +108,14 @@ describe('SqliteReadModel', () => {
   it('derives per-citizen read models from the whole history in world order, again when a late event arrives', async () => {
     const file = join(dir, 'derived.sqlite');
     const seen: Array<[string, string[]]> = [];
-    const orderOfTypes: DerivedReadModel = {
+    const orderOfTypes: CitizenDerivation = {
       name: 'order-of-types',
       version: 1,
-      schema: 'CREATE TABLE IF NOT EXISTS order_of_types (citizen_id TEXT PRIMARY KEY, types TEXT NOT NULL)',
-      tables: ['order_of_types'],
-      attach: (db) => {
-        const upsert = db.prepare('INSERT OR REPLACE INTO order_of_types (citizen_id, types) VALUES (?, ?)');
-        orderOfTypes.replaceCitizen = (citizenId, history) => {
-          seen.push([citizenId, history.map((e) => e.type)]);
-          upsert.run(citizenId, history.map((e) => e.type).join(','));
-        };
+      tables: [{ name: 'order_of_types', columns: { types: 'text', events: 'integer' }, indexes: [['events']] }],
+      derive: (citizenId, history) => {
+        seen.push([citizenId, history.map((e) => e.type)]);
+        return { order_of_types: [{ types: history.map((e) => e.type).join(','), events: history.length }] };
       },
-      replaceCitizen: () => {},
     };
     const derivedModel = new SqliteReadModel({ file, projection, configFingerprint: 'test', derived: [orderOfTypes] });
     derivedModel.applyBatch([
@@ -133,6 +128,10 @@ describe('SqliteReadModel', () => {
       ['c-6', ['CaseOpened', 'CaseClosed']],
       ['c-7', ['CaseOpened']],
       ['c-6', ['NotificationReceived', 'CaseOpened', 'CaseClosed']],
+    ]);
+    expect(derivedModel.database.prepare('SELECT citizen_id, types, events FROM order_of_types ORDER BY citizen_id').all()).toEqual([
+      { citizen_id: 'c-6', types: 'NotificationReceived,CaseOpened,CaseClosed', events: 3 },
+      { citizen_id: 'c-7', types: 'CaseOpened', events: 1 },
     ]);
     expect(derivedModel.history('c-6')[0]).toMatchObject({ type: 'NotificationReceived', data: { notificationId: 'n', notifier: 'private' } });
     derivedModel.close();

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { HandoverStatus, StoredEvent } from '@tracker/domain';
-import type { DerivedReadModel } from '../derived.ts';
+import type { CellValue, CitizenDerivation, DerivedRow, DerivedTable } from '../derived.ts';
 import { projectEvent, type ProjectionContext, type ReadModelChange } from '../projections/projectEvent.ts';
 import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, ReadModelQueries, Responsibility, TimelineEntry } from '../queries.ts';
 
@@ -71,7 +71,7 @@ export interface SqliteReadModelOptions {
   /** Identifies the configuration the stored read models were built with (units, policies). */
   configFingerprint: string;
   /** Read models derived from each touched citizen's whole history after every batch. */
-  derived?: readonly DerivedReadModel[];
+  derived?: readonly CitizenDerivation[];
 }
 
 interface HistoryRow {
@@ -91,22 +91,21 @@ export class SqliteReadModel implements ReadModelQueries {
   readonly #projection: ProjectionContext;
   readonly #apply: Record<ReadModelChange['kind'], (change: never) => void>;
   readonly #statements;
-  readonly #derived: readonly DerivedReadModel[];
+  readonly #derived: readonly { derivation: CitizenDerivation; tables: Map<string, DerivedTableWriter> }[];
   /** True when the stored read models were built with another configuration or schema: rebuild. */
   readonly needsRebuild: boolean;
 
   constructor({ file, projection, configFingerprint, derived = [] }: SqliteReadModelOptions) {
     this.#projection = projection;
-    this.#derived = derived;
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
     // Read models are derived and rebuildable; consistency after a crash is what matters, and WAL
     // with NORMAL keeps each batch-and-checkpoint transaction atomic.
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(SCHEMA);
-    for (const model of derived) this.#db.exec(model.schema);
+    for (const table of derived.flatMap((d) => d.tables)) this.#db.exec(derivedTableDdl(table));
     const meta = this.#db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
-    const fingerprint = [SCHEMA_VERSION, ...derived.map((m) => `${m.name}@${m.version}`), configFingerprint].join(':');
+    const fingerprint = [SCHEMA_VERSION, ...derived.map((d) => `${d.name}@${d.version}`), configFingerprint].join(':');
     const stored = meta.get('fingerprint')?.value;
     this.needsRebuild = stored !== undefined && stored !== fingerprint;
     this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run('fingerprint', fingerprint);
@@ -188,7 +187,15 @@ export class SqliteReadModel implements ReadModelQueries {
          FROM timeline WHERE citizen_id = ? ORDER BY occurred_ms, position`,
       ),
     };
-    for (const model of derived) model.attach(db);
+    this.#derived = derived.map((derivation) => ({
+      derivation,
+      tables: new Map(derivation.tables.map((t) => [t.name, new DerivedTableWriter(db, t)])),
+    }));
+  }
+
+  /** The database, for the derived models' query adapters in this package. */
+  get database(): Database.Database {
+    return this.#db;
   }
 
   /** All of a citizen's events in world order (occurredAt, then global position). */
@@ -221,7 +228,10 @@ export class SqliteReadModel implements ReadModelQueries {
       if (this.#derived.length > 0) {
         for (const citizenId of touched) {
           const history = this.history(citizenId);
-          for (const model of this.#derived) model.replaceCitizen(citizenId, history);
+          for (const { derivation, tables } of this.#derived) {
+            const rows = derivation.derive(citizenId, history);
+            for (const [name, writer] of tables) writer.replace(citizenId, rows[name] ?? []);
+          }
         }
       }
       this.#statements.setCheckpoint.run(String(events[events.length - 1]!.globalPosition));
@@ -231,7 +241,7 @@ export class SqliteReadModel implements ReadModelQueries {
   /** Forgets every read model, so the projector replays the store from position 0. */
   reset(): void {
     this.#db.transaction(() => {
-      for (const table of ['timeline', 'citizens', 'responsibilities', 'handovers', ...this.#derived.flatMap((m) => m.tables)]) {
+      for (const table of ['timeline', 'citizens', 'responsibilities', 'handovers', ...this.#derived.flatMap((d) => [...d.tables.keys()])]) {
         this.#db.exec(`DELETE FROM ${table}`);
       }
       this.#db.prepare(`DELETE FROM meta WHERE key = 'checkpoint'`).run();
@@ -304,6 +314,37 @@ export class SqliteReadModel implements ReadModelQueries {
 
   close(): void {
     this.#db.close();
+  }
+}
+
+const SQL_TYPE = { text: 'TEXT', integer: 'INTEGER', real: 'REAL' } as const;
+
+function derivedTableDdl(table: DerivedTable): string {
+  const columns = Object.entries(table.columns).map(([name, type]) => `${name} ${SQL_TYPE[type]}`);
+  return [
+    `CREATE TABLE IF NOT EXISTS ${table.name} (citizen_id TEXT NOT NULL, ${columns.join(', ')})`,
+    `CREATE INDEX IF NOT EXISTS ${table.name}_by_citizen ON ${table.name} (citizen_id)`,
+    ...(table.indexes ?? []).map((cols) => `CREATE INDEX IF NOT EXISTS ${table.name}_by_${cols.join('_')} ON ${table.name} (${cols.join(', ')})`),
+  ].join(';\n');
+}
+
+/** Replaces one citizen's rows of a derived table. */
+class DerivedTableWriter {
+  readonly #delete: Database.Statement<[string]>;
+  readonly #insert: Database.Statement<CellValue[]>;
+  readonly #columns: string[];
+
+  constructor(db: Database.Database, table: DerivedTable) {
+    this.#columns = Object.keys(table.columns);
+    this.#delete = db.prepare(`DELETE FROM ${table.name} WHERE citizen_id = ?`);
+    this.#insert = db.prepare<CellValue[]>(
+      `INSERT INTO ${table.name} (citizen_id, ${this.#columns.join(', ')}) VALUES (?, ${this.#columns.map(() => '?').join(', ')})`,
+    );
+  }
+
+  replace(citizenId: string, rows: readonly DerivedRow[]): void {
+    this.#delete.run(citizenId);
+    for (const row of rows) this.#insert.run(citizenId, ...this.#columns.map((c) => row[c] ?? null));
   }
 }
 

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { DEMO_UNITS_FILE, ManualClock, loadUnitsFile, type EventData, type EventType, type TransitionEvent } from '@tracker/domain';
 import { SqliteEventStore, type EventStore } from '@tracker/event-store';
-import { Projector, SqliteReadModel, type DerivedReadModel, type ReadModelQueries } from '@tracker/read-models';
+import { Projector, SqliteReadModel, type CitizenDerivation, type ReadModelQueries } from '@tracker/read-models';
 import { createLogger } from '@tracker/platform';
 import { graphqlPlugin } from '../graphqlPlugin.ts';
 import type { GraphqlExtension } from '../schema.ts';
@@ -65,7 +65,7 @@ export interface HarnessOptions {
    */
   forceCloseConnections?: boolean;
   /** Derived read models (gaps, deadlines …), built on the harness's read-model database. */
-  derived?: readonly DerivedReadModel[];
+  derived?: readonly CitizenDerivation[];
   /** Features' parts of the schema. */
   extensions?: readonly GraphqlExtension[];
 }
