@@ -211,6 +211,26 @@ describe('SqliteEventStore', () => {
       expect(received.batchSizes).toEqual([500, 500, 50]);
       expect(positionsOf(received.events)).toEqual(Array.from({ length: 1_050 }, (_, i) => i + 1));
     });
+
+    it('never calls the handler inside subscribeToAll', async () => {
+      await store.appendToStream('c-1', [caseOpened('c-1')]);
+      const received = collector();
+      const subscription = store.subscribeToAll({ after: 0 }, received.handler);
+      expect(received.events).toEqual([]);
+      await subscription.caughtUp;
+      expect(received.events).toHaveLength(1);
+      await subscription.stop();
+    });
+
+    it('a long catch-up with a synchronous handler does not starve appends', async () => {
+      await store.appendBatch(Array.from({ length: 2_000 }, (_, i) => caseOpened(`c-${i % 7}`)));
+      const received = collector();
+      const subscription = store.subscribeToAll({ after: 0, batchSize: 10 }, received.handler);
+      await store.appendToStream('c-late', [caseOpened('c-late')]);
+      expect(received.events.length).toBeLessThan(2_000); // the append committed during the catch-up
+      await received.until(2_001);
+      await subscription.stop();
+    });
   });
 
   describe('input and errors', () => {

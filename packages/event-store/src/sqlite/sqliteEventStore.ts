@@ -7,9 +7,16 @@
  * tick schedules a flush with `setImmediate`. The flush runs every queued request in ONE transaction (one
  * fsync), each request inside its own SAVEPOINT: a request that fails (a WrongExpectedVersionError, a
  * constraint, …) is rolled back to its savepoint and only its promise rejects; the others commit. Promises
- * settle only after COMMIT has returned. `setImmediate` rather than a microtask: it runs after the
- * microtask queue has drained, so every writer whose previous append just resolved has queued its next
- * one by then (bigger groups), while a lone writer waits only one turn of the event loop.
+ * settle only after COMMIT has returned; all events of one group share one `recordedAt`.
+ *
+ * Why `setImmediate` and not a microtask: the check phase runs after the poll phase, so every append
+ * started by the I/O callbacks of one loop iteration (HTTP requests, Kafka messages) lands in the same
+ * group. A microtask flush runs right after the first callback and commits it alone. Measured with 64
+ * writers whose appends each follow a timer/I-O hop: microtask → groups of 1 (~5.9k events/s),
+ * setImmediate → groups of ~63 (~19k events/s); with plain `await` loops both give groups of 64, and a
+ * lone sequential writer showed no measurable difference (one extra loop turn is ~µs next to an fsync).
+ * The flush itself is synchronous (better-sqlite3), so nothing can join a group while it commits; the
+ * appends that arrive meanwhile wait in the event loop and form the next group.
  *
  * Positions. `global_position` is the rowid (INTEGER PRIMARY KEY without AUTOINCREMENT): there is one
  * writing connection and nothing is ever deleted, so positions are dense and increase in commit order;
@@ -71,11 +78,9 @@ export interface SqliteSubscription extends Subscription {
   readonly done: Promise<void>;
 }
 
-/** Schema version kept in `PRAGMA user_version`; bump it with a migration step below. */
-export const SQLITE_EVENT_STORE_SCHEMA_VERSION = 1;
-
 const DEFAULT_BATCH_SIZE = 500;
 
+/** Migration i takes the schema from version i to i + 1. Append new steps; never edit a shipped one. */
 const MIGRATIONS: readonly string[] = [
   // 0 → 1
   `CREATE TABLE IF NOT EXISTS events (
@@ -93,6 +98,9 @@ const MIGRATIONS: readonly string[] = [
   // The UNIQUE constraints create the indexes reading needs: (citizen_id, stream_version) serves
   // readStream and the stream-version lookup, event_id the idempotency check; readAll walks the rowid.
 ];
+
+/** Schema version kept in `PRAGMA user_version`. */
+export const SQLITE_EVENT_STORE_SCHEMA_VERSION = MIGRATIONS.length;
 
 interface EventRow {
   global_position: number;
@@ -249,11 +257,17 @@ export class SqliteEventStore implements EventStore {
     this.#db = new Database(file, { timeout: 5_000 });
     try {
       const db = this.#db;
-      db.pragma('journal_mode = WAL');
+      const journal = db.pragma('journal_mode = WAL', { simple: true }) as string;
+      if (!inMemory && journal !== 'wal') throw new Error(`the event store needs the WAL journal, but SQLite chose '${journal}'`);
       // FULL: the WAL is fsynced at every commit, so an acknowledged append survives a power loss
       // (NORMAL would only survive a process crash).
       db.pragma('synchronous = FULL');
       db.pragma('cache_size = -65536'); // 64 MiB: keeps the event_id and stream indexes hot
+      // Every event dirties a random leaf of the event_id index and of the stream index, so a checkpoint
+      // mostly rewrites the same hot index pages. Checkpointing every ~40 MiB of WAL instead of SQLite's
+      // 4 MiB copies each hot page once where it would copy it ten times (measured: +40–50 % appends/s).
+      db.pragma('wal_autocheckpoint = 10000');
+      db.pragma('journal_size_limit = 67108864'); // and the WAL file is cut back to 64 MiB after a reset
       this.#migrate();
 
       this.#insert = db.prepare(
@@ -350,10 +364,10 @@ export class SqliteEventStore implements EventStore {
     const appends = this.#queue;
     if (appends.length === 0) return;
     this.#queue = [];
-    const recordedAt = this.#clock.now().toISOString();
     let commitError: unknown;
     let committed = false;
     try {
+      const recordedAt = this.#clock.now().toISOString();
       if (appends.length === 1) {
         try {
           this.#applyOne.immediate(appends[0]!, recordedAt);
@@ -368,7 +382,7 @@ export class SqliteEventStore implements EventStore {
         committed = true;
       }
     } catch (error) {
-      commitError = error; // BEGIN or COMMIT failed: nothing of the group is stored
+      commitError = error; // the clock, BEGIN or COMMIT failed: nothing of the group is stored
     }
 
     let events = 0;
