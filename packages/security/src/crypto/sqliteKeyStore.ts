@@ -1,0 +1,143 @@
+/**
+ * The embedded key store: its own SQLite file (e.g. DATA_DIR/keys.sqlite), apart from the event store,
+ * so it can have its own backup policy — the whole point of crypto-shredding is that the keys can be
+ * destroyed while the events are kept.
+ *
+ * Erasure leaves no bytes behind:
+ * - `secure_delete = ON`: SQLite overwrites deleted content (and freed pages) with zeros instead of
+ *   leaving it in free space of the page or the file;
+ * - after the delete commits, `wal_checkpoint(TRUNCATE)` copies the zeroed pages into the main file
+ *   and truncates the write-ahead log, whose older frames still held the page with the key.
+ * The test (cryptoShredding.int.spec.ts) scans the files for the wrapped key's bytes after erasure.
+ * What this cannot reach (filesystem journals, SSD wear-levelling, backups) is in docs/security.md.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { CitizenKeyStore, StoredDataKey, WrappedDataKey } from './keyStore.ts';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+   CREATE TABLE data_keys (
+     citizen_id TEXT PRIMARY KEY,
+     kid        TEXT NOT NULL,
+     kek_id     TEXT NOT NULL,
+     wrapped    BLOB NOT NULL,
+     created_at TEXT NOT NULL
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE erasures (
+     citizen_id TEXT PRIMARY KEY,
+     erased_at  TEXT NOT NULL
+   ) STRICT, WITHOUT ROWID;`,
+];
+
+interface KeyRow {
+  kid: string;
+  kek_id: string;
+  wrapped: Buffer;
+  created_at: string;
+}
+
+export class SqliteKeyStore implements CitizenKeyStore {
+  readonly #db: Database.Database;
+  readonly #find: Database.Statement<[string], KeyRow>;
+  readonly #erasedAt: Database.Statement<[string], { erased_at: string }>;
+  #closed = false;
+
+  /** `file` is created (with its folder) when missing; `':memory:'` for tests that do not look at files. */
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    // Per connection, so set on every open: deleted keys are overwritten, not left in free space.
+    this.#db.pragma('secure_delete = ON');
+    this.#migrate();
+    this.#find = this.#db.prepare('SELECT kid, kek_id, wrapped, created_at FROM data_keys WHERE citizen_id = ?');
+    this.#erasedAt = this.#db.prepare('SELECT erased_at FROM erasures WHERE citizen_id = ?');
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[i]!);
+        this.#db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  #open(): Database.Database {
+    if (this.#closed) throw new Error('the key store is closed');
+    return this.#db;
+  }
+
+  async bindKeyEncryptionKey(kekId: string): Promise<string> {
+    const db = this.#open();
+    db.prepare("INSERT INTO meta (key, value) VALUES ('kek_id', ?) ON CONFLICT (key) DO NOTHING").run(kekId);
+    return (db.prepare("SELECT value FROM meta WHERE key = 'kek_id'").pluck().get() as string);
+  }
+
+  async find(citizenId: string): Promise<StoredDataKey> {
+    this.#open();
+    return this.#state(citizenId);
+  }
+
+  #state(citizenId: string): StoredDataKey {
+    const row = this.#find.get(citizenId);
+    if (row) {
+      return { state: 'active', key: { kid: row.kid, kekId: row.kek_id, wrapped: new Uint8Array(row.wrapped), createdAt: row.created_at } };
+    }
+    const erased = this.#erasedAt.get(citizenId);
+    return erased ? { state: 'erased', erasedAt: erased.erased_at } : { state: 'absent' };
+  }
+
+  async insertIfAbsent(citizenId: string, key: WrappedDataKey): Promise<StoredDataKey> {
+    const db = this.#open();
+    return db.transaction(() => {
+      const current = this.#state(citizenId);
+      if (current.state !== 'absent') return current;
+      db.prepare('INSERT INTO data_keys (citizen_id, kid, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        citizenId,
+        key.kid,
+        key.kekId,
+        Buffer.from(key.wrapped),
+        key.createdAt,
+      );
+      return this.#state(citizenId);
+    }).immediate();
+  }
+
+  async erase(citizenId: string, erasedAt: string): Promise<{ erased: boolean }> {
+    const db = this.#open();
+    const erased = db.transaction(() => {
+      const { changes } = db.prepare('DELETE FROM data_keys WHERE citizen_id = ?').run(citizenId);
+      db.prepare('INSERT INTO erasures (citizen_id, erased_at) VALUES (?, ?) ON CONFLICT (citizen_id) DO NOTHING').run(citizenId, erasedAt);
+      return changes > 0;
+    }).immediate();
+    this.#truncateLog();
+    return { erased };
+  }
+
+  /** Moves the zeroed pages into the main file and empties the write-ahead log, which still holds the key's old page. */
+  #truncateLog(): void {
+    if (this.file === ':memory:') return;
+    const [result] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+    if (!result || result.busy !== 0) {
+      // Another connection (a backup tool, say) holds a read lock: the key is deleted, but old frames may remain until the next checkpoint.
+      throw new Error('the key was erased, but the key store log could not be truncated because another reader is active; retry the erasure');
+    }
+  }
+
+  async erasures(): Promise<{ citizenId: string; erasedAt: string }[]> {
+    const rows = this.#open().prepare('SELECT citizen_id, erased_at FROM erasures ORDER BY erased_at, citizen_id').all() as { citizen_id: string; erased_at: string }[];
+    return rows.map((r) => ({ citizenId: r.citizen_id, erasedAt: r.erased_at }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.file !== ':memory:') this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    this.#db.close();
+  }
+}

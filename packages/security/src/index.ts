@@ -1,0 +1,50 @@
+/**
+ * @tracker/security: authentication (OIDC bearer tokens), the authorisation policy (role × operation,
+ * data scopes), personal data at rest (per-citizen keys, crypto-shredding) and the access log.
+ * See docs/security.md for the threat model and how these are wired.
+ */
+// Authentication
+export * from './auth/principal.ts';
+export * from './auth/authenticationError.ts';
+export { bearerTokenOf, MAX_AUTHORIZATION_HEADER_LENGTH } from './auth/bearer.ts';
+export { DEFAULT_CLAIM_NAMES, principalFromClaims, type ClaimNames } from './auth/claims.ts';
+export * from './auth/settings.ts';
+export { createAuthenticator, DEVELOPMENT_MODE_WARNING, type Authenticator, type CreateAuthenticatorOptions, type SecurityLogger } from './auth/authenticator.ts';
+
+// Authorisation
+export * from './authorization/authorizationError.ts';
+export * from './authorization/operations.ts';
+export * from './authorization/policy.ts';
+export * from './authorization/sqlScope.ts';
+
+// Personal data at rest
+export * from './crypto/errors.ts';
+export { parseKeyEncryptionKey, generateKeyEncryptionKey, developmentKeyEncryptionKey, KEK_VARIABLE, type KeyEncryptionKey } from './crypto/keyEncryptionKey.ts';
+export type { CitizenKeyStore, StoredDataKey, WrappedDataKey } from './crypto/keyStore.ts';
+export { SqliteKeyStore } from './crypto/sqliteKeyStore.ts';
+export {
+  PersonalDataProtector,
+  isEncryptedPersonal,
+  PERSONAL_PURPOSE,
+  type EncryptedPersonal,
+  type PersonalData,
+  type PersonalDataProtectorOptions,
+} from './crypto/personalData.ts';
+
+// Access log
+export {
+  AccessLogClosedError,
+  AccessLogEntryError,
+  type AccessLog,
+  type AccessLogEntry,
+  type AccessRecord,
+  type EntriesFilter,
+  type Lookup,
+} from './audit/accessLog.ts';
+export { SqliteAccessLog, type ChainVerification, type SqliteAccessLogOptions, type SqliteAccessLogStats } from './audit/sqliteAccessLog.ts';
+
+// Answers
+export { graphqlExtensionsOf, isSecurityError, securityResponseOf, type SecurityResponse } from './responses.ts';
+
+// Encrypting personal on append
+export { decryptEventPersonal, encryptEventPersonal, encryptPersonalInEvents } from './crypto/events.ts';
