@@ -5,3 +5,4 @@ export * from './units/units.ts';
 export * from './citizen/citizenDecider.ts';
 export * from './time/clock.ts';
 export * from './calendar/index.ts';
+export * from './gaps/index.ts';

@@ -5,3 +5,4 @@ export * from './projections/summaries.ts';
 export { SqliteReadModel, type SqliteReadModelOptions } from './sqlite/sqliteReadModel.ts';
 export * from './derived.ts';
 export { PostgresReadModel, type PostgresReadModelOptions } from './postgres/postgresReadModel.ts';
+export * from './gaps/index.ts';

@@ -8,13 +8,15 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DEMO_UNITS_FILE, WorkingDayCalendar, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
 import { SqliteEventStore } from '@tracker/event-store';
-import { Projector, SqliteReadModel } from '@tracker/read-models';
-import { graphqlPlugin, healthPlugin, ingestionPlugin } from '@tracker/api';
+import { Projector, SqliteGapQueries, SqliteReadModel, gapsDerivation } from '@tracker/read-models';
+import { gapsGraphqlExtension, graphqlPlugin, healthPlugin, ingestionPlugin } from '@tracker/api';
 import type { TrackerConfig } from '@tracker/platform';
 import { loadDemoKommune } from './demo.ts';
 
 /** Local service level for accepting a handover (policy overdragelse-accept, domain.md §5). */
 const HANDOVER_ACCEPTANCE_WORKING_DAYS = 10;
+/** Local service level for answering a relative (policy paarorende-svar, domain.md §5). */
+const RELATIVE_ANSWER_WORKING_DAYS = 10;
 
 export interface StartTrackerOptions {
   config: TrackerConfig;
@@ -42,11 +44,16 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
 
   const store = await SqliteEventStore.open({ file: join(config.dataDir, 'events.sqlite'), clock });
   const calendar = new WorkingDayCalendar();
+  const handoverAcceptanceDue = (ms: number) => calendar.addWorkingDays(ms, HANDOVER_ACCEPTANCE_WORKING_DAYS);
+  const relativeAnswerDue = (ms: number) => calendar.addWorkingDays(ms, RELATIVE_ANSWER_WORKING_DAYS);
   const readModel = new SqliteReadModel({
     file: join(config.dataDir, 'read-models.sqlite'),
-    projection: { units, handoverAcceptanceDue: (ms) => calendar.addWorkingDays(ms, HANDOVER_ACCEPTANCE_WORKING_DAYS) },
-    // Unit names feed the timeline summaries and the policy feeds due instants: a change rebuilds.
-    configFingerprint: createHash('sha256').update(JSON.stringify({ units: units.units, HANDOVER_ACCEPTANCE_WORKING_DAYS })).digest('hex'),
+    projection: { units, handoverAcceptanceDue },
+    derived: [gapsDerivation({ units, handoverAcceptanceDue, relativeAnswerDue })],
+    // Unit names feed the timeline summaries and the policies feed due instants: a change rebuilds.
+    configFingerprint: createHash('sha256')
+      .update(JSON.stringify({ units: units.units, HANDOVER_ACCEPTANCE_WORKING_DAYS, RELATIVE_ANSWER_WORKING_DAYS }))
+      .digest('hex'),
   });
   const projector = new Projector({
     store,
@@ -101,6 +108,7 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
     units,
     clock,
     production,
+    extensions: [gapsGraphqlExtension(new SqliteGapQueries(readModel.database))],
   });
 
   const address = await app.listen({ port: config.port, host: config.host });

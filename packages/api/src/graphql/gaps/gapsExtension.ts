@@ -1,0 +1,70 @@
+/**
+ * The gaps feature's part of the GraphQL schema (gaps.graphql): the `gaps` connection and
+ * `anomalyCounts` on Query; `gaps`, `relatives` and `anomalies` on Citizen. Thin mappings onto the
+ * GapQueries port; the read model answers asOf, durations and flags.
+ */
+import { readFileSync } from 'node:fs';
+import type { GapKind } from '@tracker/domain';
+import type { GapQueries } from '@tracker/read-models';
+import { asOfArgument, unitIdArgument } from '../arguments.ts';
+import type { CitizenParent, GraphqlDependencies } from '../resolvers.ts';
+import type { GraphqlExtension } from '../schema.ts';
+import { encodeGapCursor, gapPageArguments } from './gapCursor.ts';
+
+export const GAPS_TYPE_DEFS = readFileSync(new URL('./gaps.graphql', import.meta.url), 'utf8');
+
+interface GapsArgs {
+  kind?: GapKind | null;
+  unitId?: string | null;
+  open?: boolean | null;
+  overdue?: boolean | null;
+  asOf?: string | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
+
+/**
+ * The extension over a GapQueries adapter, or a function giving it once the read model exists (the
+ * schema is built before a test harness has opened its read model).
+ */
+export function gapsGraphqlExtension(source: GapQueries | (() => GapQueries)): GraphqlExtension {
+  const queries = typeof source === 'function' ? source : () => source;
+  return {
+    typeDefs: GAPS_TYPE_DEFS,
+    resolvers(deps: GraphqlDependencies) {
+      const now = () => deps.clock.now();
+      return {
+        Query: {
+          async gaps(_: unknown, args: GapsArgs) {
+            const unitId = args.unitId == null ? undefined : unitIdArgument(args.unitId, 'unitId', deps.units);
+            const { first, offset, asOf } = gapPageArguments(args, now);
+            const page = await queries().gaps(
+              { kind: orUndefined(args.kind), unitId, open: orUndefined(args.open), overdue: orUndefined(args.overdue), asOf },
+              { first, offset },
+            );
+            const edges = page.nodes.map((node, i) => ({ node, cursor: encodeGapCursor({ index: offset + i, asOf }) }));
+            return {
+              edges,
+              totalCount: page.totalCount,
+              pageInfo: {
+                hasNextPage: page.hasNextPage,
+                hasPreviousPage: offset > 0,
+                startCursor: edges[0]?.cursor ?? null,
+                endCursor: edges.at(-1)?.cursor ?? null,
+              },
+            };
+          },
+          anomalyCounts: (_: unknown, args: { asOf?: string | null }) => queries().anomalyCounts(asOfArgument(args.asOf, now)),
+        },
+        Citizen: {
+          gaps: (c: CitizenParent, args: { kind?: GapKind | null; open?: boolean | null }) =>
+            queries().citizenGaps(c.id, c.asOf, { kind: orUndefined(args.kind), open: orUndefined(args.open) }),
+          relatives: (c: CitizenParent) => queries().relatives(c.id, c.asOf),
+          anomalies: (c: CitizenParent) => queries().anomalies(c.id, c.asOf),
+        },
+      };
+    },
+  };
+}

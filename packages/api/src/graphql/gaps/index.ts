@@ -1,0 +1,1 @@
+export { gapsGraphqlExtension, GAPS_TYPE_DEFS } from './gapsExtension.ts';

@@ -1,0 +1,3 @@
+export * from './gapQueries.ts';
+export * from './gapsDerivation.ts';
+export { SqliteGapQueries } from './sqliteGapQueries.ts';
