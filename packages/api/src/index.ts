@@ -6,3 +6,5 @@ export type { GraphqlDependencies, CitizenParent } from './graphql/resolvers.ts'
 export { asOfArgument, citizenIdArgument, encodeCursor, pageArguments, unitIdArgument } from './graphql/arguments.ts';
 export { DateTimeScalar, DateScalar } from './graphql/scalars.ts';
 export * from './graphql/gaps/index.ts';
+export * from './graphql/flows/index.ts';
+export * from './exports/index.ts';

@@ -6,3 +6,5 @@ export { SqliteReadModel, type SqliteReadModelOptions } from './sqlite/sqliteRea
 export * from './derived.ts';
 export { PostgresReadModel, type PostgresReadModelOptions } from './postgres/postgresReadModel.ts';
 export * from './gaps/index.ts';
+export * from './flows/index.ts';
+export * from './exports/index.ts';

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DEMO_UNITS_FILE, WorkingDayCalendar, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
 import { SqliteEventStore } from '@tracker/event-store';
-import { Projector, SqliteGapQueries, SqliteReadModel, gapsDerivation } from '@tracker/read-models';
-import { gapsGraphqlExtension, graphqlPlugin, healthPlugin, ingestionPlugin } from '@tracker/api';
+import { Projector, SqliteGapQueries, SqliteReadModel, SqliteTransitionExports, createFlowDerivation, gapsDerivation, sqliteFlowQueries } from '@tracker/read-models';
+import { exportsPlugin, flowsExtension, gapsGraphqlExtension, graphqlPlugin, healthPlugin, ingestionPlugin } from '@tracker/api';
 import type { TrackerConfig } from '@tracker/platform';
 import { loadDemoKommune } from './demo.ts';
 
@@ -49,7 +49,7 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
   const readModel = new SqliteReadModel({
     file: join(config.dataDir, 'read-models.sqlite'),
     projection: { units, handoverAcceptanceDue },
-    derived: [gapsDerivation({ units, handoverAcceptanceDue, relativeAnswerDue })],
+    derived: [gapsDerivation({ units, handoverAcceptanceDue, relativeAnswerDue }), createFlowDerivation(units)],
     // Unit names feed the timeline summaries and the policies feed due instants: a change rebuilds.
     configFingerprint: createHash('sha256')
       .update(JSON.stringify({ units: units.units, HANDOVER_ACCEPTANCE_WORKING_DAYS, RELATIVE_ANSWER_WORKING_DAYS }))
@@ -108,8 +108,9 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
     units,
     clock,
     production,
-    extensions: [gapsGraphqlExtension(new SqliteGapQueries(readModel.database))],
+    extensions: [gapsGraphqlExtension(new SqliteGapQueries(readModel.database)), flowsExtension({ flows: sqliteFlowQueries(readModel, { units }) })],
   });
+  await app.register(exportsPlugin, { exports: new SqliteTransitionExports(readModel, { units }), units, clock });
 
   const address = await app.listen({ port: config.port, host: config.host });
   const url = address.replace('[::1]', 'localhost');

@@ -1,0 +1,65 @@
+/**
+ * The process-mining exports on the embedded read models: XES and OCEL 2.0 as lazy streams of text
+ * chunks. Nothing is read until the first chunk is asked for; the snapshot is released when the
+ * stream ends, fails or is abandoned (`return()`: a client that hangs up).
+ */
+import type { UnitDirectory } from '@tracker/domain';
+import type { SqliteDatabaseHolder } from '../flows/sqliteFlowSource.ts';
+import { ExportSnapshot, type ExportFilter } from './exportSnapshot.ts';
+import { ocelDocument } from './ocel.ts';
+import { xesDocument, type ExportStats } from './xes.ts';
+
+/** A document as chunks of text; its return value says how many citizens and events it held. */
+export type ExportStream = Generator<string, ExportStats, undefined>;
+
+/** The exports port: what the API streams. */
+export interface TransitionExports {
+  xes(filter: ExportFilter): ExportStream;
+  ocel(filter: ExportFilter): ExportStream;
+}
+
+export interface SqliteTransitionExportsOptions {
+  units: UnitDirectory;
+  /** Citizens read per query (default 200): bounds memory and how long one read holds the event loop. */
+  pageSize?: number;
+}
+
+export class SqliteTransitionExports implements TransitionExports {
+  readonly #holder: SqliteDatabaseHolder;
+  readonly #units: UnitDirectory;
+  readonly #pageSize: number;
+  #open = 0;
+
+  constructor(holder: SqliteDatabaseHolder, { units, pageSize = 200 }: SqliteTransitionExportsOptions) {
+    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be a positive integer');
+    this.#holder = holder;
+    this.#units = units;
+    this.#pageSize = pageSize;
+  }
+
+  /** Snapshots currently held by unfinished exports. */
+  get openSnapshots(): number {
+    return this.#open;
+  }
+
+  *#withSnapshot(filter: ExportFilter, write: (snapshot: ExportSnapshot) => ExportStream): ExportStream {
+    const snapshot = new ExportSnapshot(this.#holder.database.name, filter, this.#pageSize);
+    this.#open++;
+    try {
+      return yield* write(snapshot);
+    } finally {
+      this.#open--;
+      snapshot.close();
+    }
+  }
+
+  xes(filter: ExportFilter): ExportStream {
+    return this.#withSnapshot(filter, (snapshot) => xesDocument(snapshot.citizens(), filter, this.#units));
+  }
+
+  ocel(filter: ExportFilter): ExportStream {
+    return this.#withSnapshot(filter, (snapshot) =>
+      ocelDocument({ citizens: () => snapshot.citizens(), relativeIds: () => snapshot.relativeIds() }, filter, this.#units),
+    );
+  }
+}

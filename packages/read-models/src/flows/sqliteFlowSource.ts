@@ -1,0 +1,81 @@
+/**
+ * The flow matrix on the embedded read models: the `flow_handovers` rows the flow derivation keeps
+ * (flowDerivation.ts), read for one period through the index on initiated_ms and judged at its end.
+ */
+import type Database from 'better-sqlite3';
+import { FLOW_HANDOVERS_TABLE, type AgeBand } from './flowDerivation.ts';
+import { FlowViews, type FlowPeriod, type FlowQueries, type FlowSource, type FlowViewsOptions } from './flowQueries.ts';
+import { outcomeAt, type JudgedHandover } from './flowStatistics.ts';
+
+/** What the adapter needs of the read models: their database (SqliteReadModel is one). */
+export interface SqliteDatabaseHolder {
+  readonly database: Database.Database;
+}
+
+type Row = [
+  citizenId: string,
+  fromUnitId: string,
+  toUnitId: string,
+  acceptedMs: number | null,
+  rejectedMs: number | null,
+  completedMs: number | null,
+  cancelledMs: number | null,
+  daysToAccept: number | null,
+  ageBand: AgeBand,
+  municipality: string | null,
+  lostFromMs: number | null,
+];
+
+const PERIOD_QUERY = `
+  SELECT citizen_id, from_unit_id, to_unit_id, accepted_ms, rejected_ms, completed_ms, cancelled_ms,
+         days_to_accept, age_band, municipality, lost_from_ms
+  FROM ${FLOW_HANDOVERS_TABLE.name} WHERE initiated_ms >= ? AND initiated_ms < ?`;
+
+export class SqliteFlowSource implements FlowSource {
+  readonly #holder: SqliteDatabaseHolder;
+  #prepared: { db: Database.Database; statement: Database.Statement<[number, number], Row> } | undefined;
+
+  /**
+   * The database is taken from the holder on first use, so the adapter can be made before the read
+   * models are opened (as the GraphQL extensions are).
+   */
+  constructor(holder: SqliteDatabaseHolder) {
+    this.#holder = holder;
+  }
+
+  #statement(): Database.Statement<[number, number], Row> {
+    const db = this.#holder.database;
+    if (this.#prepared?.db !== db) {
+      const table = db.prepare<[string], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?`).get(FLOW_HANDOVERS_TABLE.name);
+      if (!table) throw new Error(`the read models have no ${FLOW_HANDOVERS_TABLE.name} table: register createFlowDerivation(units) in their derived option`);
+      this.#prepared = { db, statement: db.prepare<[number, number], Row>(PERIOD_QUERY).raw(true) };
+    }
+    return this.#prepared.statement;
+  }
+
+  judgedHandovers({ fromMs, toMs }: FlowPeriod): JudgedHandover[] {
+    if (!(fromMs < toMs)) return [];
+    const rows = this.#statement().all(fromMs, toMs);
+    const judged: JudgedHandover[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [citizenId, fromUnitId, toUnitId, acceptedMs, rejectedMs, completedMs, cancelledMs, daysToAccept, ageBand, municipality, lostFromMs] = rows[i]!;
+      const outcome = outcomeAt({ acceptedMs, rejectedMs, completedMs, cancelledMs }, toMs);
+      judged[i] = {
+        citizenId,
+        fromUnitId,
+        toUnitId,
+        ageBand,
+        municipality,
+        outcome,
+        daysToAccept: outcome === 'accepted' ? daysToAccept : null,
+        lost: lostFromMs !== null && lostFromMs < toMs,
+      };
+    }
+    return judged;
+  }
+}
+
+/** The flow queries on the embedded read models. */
+export function sqliteFlowQueries(holder: SqliteDatabaseHolder, options: FlowViewsOptions): FlowQueries {
+  return new FlowViews(new SqliteFlowSource(holder), options);
+}
