@@ -7,7 +7,10 @@ import type { EventStore, Subscription } from '@tracker/event-store';
 
 /** A read-model store the projector writes into; batch and checkpoint commit together. */
 export interface ProjectionTarget {
-  applyBatch(events: readonly StoredEvent[]): void | Promise<void>;
+  /** With `deferDerivations`, per-citizen derivations may wait for `deriveDeferred` (catch-up). */
+  applyBatch(events: readonly StoredEvent[], options?: { deferDerivations?: boolean }): void | Promise<void>;
+  /** Replays the derivations deferred during catch-up, each citizen once. */
+  deriveDeferred?(): unknown;
   checkpoint(): Promise<number>;
   reset(): void | Promise<void>;
   /** The stored read models were built with another configuration or schema. */
@@ -51,9 +54,12 @@ export class Projector {
     if (this.#target.needsRebuild) await this.#target.reset();
     this.#position = await this.#target.checkpoint();
     this.#failed = undefined;
+    // While catching up, a citizen spread over many batches would be derived again after each one;
+    // deferring derives every citizen once, after the last batch of the catch-up.
+    const catchUpEnd = this.#target.deriveDeferred ? await this.#store.headPosition() : 0;
     this.#subscription = this.#store.subscribeToAll({ after: this.#position, batchSize: this.#batchSize }, async (events) => {
       try {
-        await this.#target.applyBatch(events);
+        await this.#target.applyBatch(events, { deferDerivations: events[events.length - 1]!.globalPosition <= catchUpEnd });
       } catch (error) {
         this.#fail(error);
         throw error;
@@ -62,6 +68,8 @@ export class Projector {
       this.#release();
     });
     await this.#subscription.caughtUp;
+    // Also replays citizens left marked by a catch-up that a crash interrupted.
+    await this.#target.deriveDeferred?.();
   }
 
   /** Drops the read models and replays the whole store into them. */

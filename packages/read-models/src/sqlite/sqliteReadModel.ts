@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS handovers (
   cancelled_ms INTEGER, cancelled_at TEXT, cancelled_pos INTEGER,
   PRIMARY KEY (citizen_id, handover_id)
 );
+-- citizens whose derived read models wait for a replay (catch-up defers them: derive each once)
+CREATE TABLE IF NOT EXISTS derivations_pending (citizen_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS handovers_by_initiation ON handovers (initiated_ms);
 CREATE INDEX IF NOT EXISTS handovers_by_from_unit ON handovers (from_unit_id, initiated_ms);
 CREATE INDEX IF NOT EXISTS handovers_by_to_unit ON handovers (to_unit_id, initiated_ms);
@@ -182,6 +184,9 @@ export class SqliteReadModel implements ReadModelQueries {
          FROM responsibilities WHERE citizen_id = :citizenId AND opened_ms <= :asOf ORDER BY opened_ms, opened_pos`,
       ),
       citizenHandovers: db.prepare<{ citizenId: string; asOf: number }, HandoverRow>(handoverQuery('AND citizen_id = :citizenId') + ' ORDER BY initiated_ms, handover_id'),
+      markPending: db.prepare<[string]>('INSERT OR IGNORE INTO derivations_pending (citizen_id) VALUES (?)'),
+      unmarkPending: db.prepare<[string]>('DELETE FROM derivations_pending WHERE citizen_id = ?'),
+      pending: db.prepare<[number], { citizen_id: string }>('SELECT citizen_id FROM derivations_pending LIMIT ?'),
       history: db.prepare<[string], HistoryRow>(
         `SELECT event_id, type, citizen_id, occurred_at, recorded_at, source, data, stream_version, position
          FROM timeline WHERE citizen_id = ? ORDER BY occurred_ms, position`,
@@ -216,8 +221,12 @@ export class SqliteReadModel implements ReadModelQueries {
     );
   }
 
-  /** Projects and writes a batch of events and moves the checkpoint, atomically. */
-  applyBatch(events: readonly StoredEvent[]): void {
+  /**
+   * Projects and writes a batch of events and moves the checkpoint, atomically. Derived read models of
+   * the touched citizens are replaced in the same transaction — or, with `deferDerivations` (catch-up
+   * and rebuild), the citizens are only marked, and `deriveDeferred` replays each of them once.
+   */
+  applyBatch(events: readonly StoredEvent[], { deferDerivations = false }: { deferDerivations?: boolean } = {}): void {
     if (events.length === 0) return;
     this.#db.transaction(() => {
       const touched = new Set<string>();
@@ -226,22 +235,41 @@ export class SqliteReadModel implements ReadModelQueries {
         touched.add(event.citizenId);
       }
       if (this.#derived.length > 0) {
-        for (const citizenId of touched) {
-          const history = this.history(citizenId);
-          for (const { derivation, tables } of this.#derived) {
-            const rows = derivation.derive(citizenId, history);
-            for (const [name, writer] of tables) writer.replace(citizenId, rows[name] ?? []);
-          }
-        }
+        if (deferDerivations) for (const citizenId of touched) this.#statements.markPending.run(citizenId);
+        else for (const citizenId of touched) this.#derive(citizenId);
       }
       this.#statements.setCheckpoint.run(String(events[events.length - 1]!.globalPosition));
     })();
   }
 
+  /** Derives every citizen marked by deferred batches, a chunk per transaction; returns how many. */
+  deriveDeferred(chunk = 500): number {
+    let derived = 0;
+    for (;;) {
+      const citizens = this.#statements.pending.all(chunk).map((r) => r.citizen_id);
+      if (citizens.length === 0) return derived;
+      this.#db.transaction(() => {
+        for (const citizenId of citizens) {
+          this.#derive(citizenId);
+          this.#statements.unmarkPending.run(citizenId);
+        }
+      })();
+      derived += citizens.length;
+    }
+  }
+
+  #derive(citizenId: string): void {
+    const history = this.history(citizenId);
+    for (const { derivation, tables } of this.#derived) {
+      const rows = derivation.derive(citizenId, history);
+      for (const [name, writer] of tables) writer.replace(citizenId, rows[name] ?? []);
+    }
+  }
+
   /** Forgets every read model, so the projector replays the store from position 0. */
   reset(): void {
     this.#db.transaction(() => {
-      for (const table of ['timeline', 'citizens', 'responsibilities', 'handovers', ...this.#derived.flatMap((d) => [...d.tables.keys()])]) {
+      for (const table of ['timeline', 'citizens', 'responsibilities', 'handovers', 'derivations_pending', ...this.#derived.flatMap((d) => [...d.tables.keys()])]) {
         this.#db.exec(`DELETE FROM ${table}`);
       }
       this.#db.prepare(`DELETE FROM meta WHERE key = 'checkpoint'`).run();

@@ -1,0 +1,293 @@
+/**
+ * The deadline queries on the embedded read-model database (`SqliteReadModel.database`). Status is
+ * computed in SQL from the stored instants with the rules of `deadlineStatusAt` (domain), so a filter
+ * on status, unit or policy pages through an index instead of evaluating every clock in JavaScript.
+ *
+ * Pages are keyset pages in (due, citizen, clock) order: a page costs the same wherever it starts.
+ */
+import type Database from 'better-sqlite3';
+import { DEADLINE_CLOCKS_TABLE } from './deadlineDerivation.ts';
+import type {
+  ComplianceCell,
+  ComplianceFilter,
+  ComplianceView,
+  DeadlineFilter,
+  DeadlinePage,
+  DeadlinePageRequest,
+  DeadlineQueries,
+  DeadlineView,
+} from './deadlineQueries.ts';
+import {
+  AT_RISK_SPAN_YEARS,
+  atRiskSpanBound,
+  DEADLINE_STATUSES,
+  formatDeadlineInstant,
+  latenessOf,
+  type DeadlinePolicySet,
+  type DeadlineStatus,
+  type LatenessUnit,
+} from './domainDeadlines.ts';
+import { monthOfDue, monthRange } from './months.ts';
+
+/** domain.md §6: manager aggregates suppress small cells. */
+export const MIN_CITIZENS_PER_CELL = 5;
+
+const T = DEADLINE_CLOCKS_TABLE;
+
+// The unary + keeps SQLite from reading these through their own indexes (kept for the alert
+// scheduler): lists walk the due-ordered indexes, so a page costs its size, not a sort of every match.
+
+/** The clock exists at :asOf. */
+const VISIBLE = `+visible_from_ms <= :asOf AND (+visible_until_ms IS NULL OR +visible_until_ms > :asOf)`;
+const RUNNING = `(+stopped_ms IS NULL OR +stopped_ms > :asOf)`;
+
+/** Per status, a predicate over the stored instants; mirrors deadlineStatusAt. */
+const STATUS_PREDICATE: Record<DeadlineStatus, string> = {
+  PENDING: `${RUNNING} AND +at_risk_ms > :asOf AND due_ms > :asOf`,
+  AT_RISK: `${RUNNING} AND +at_risk_ms <= :asOf AND due_ms > :asOf`,
+  MET: `+stopped_ms <= :asOf AND +stopped_ms < due_ms`,
+  // Breached either way means due by asOf: a range on the due index.
+  BREACHED: `due_ms <= :asOf AND ((+stopped_ms <= :asOf AND +stopped_ms >= due_ms) OR ${RUNNING})`,
+};
+
+const STATUS_CASE = `CASE
+  WHEN stopped_ms <= :asOf THEN CASE WHEN stopped_ms < due_ms THEN 'MET' ELSE 'BREACHED' END
+  WHEN due_ms <= :asOf THEN 'BREACHED'
+  WHEN at_risk_ms <= :asOf THEN 'AT_RISK'
+  ELSE 'PENDING' END`;
+
+const COLUMNS = `citizen_id, clock_id, policy, unit_id, started_ms, due_ms, at_risk_ms,
+  CASE WHEN stopped_ms <= :asOf THEN stopped_ms END AS stopped_ms, ${STATUS_CASE} AS status`;
+
+interface ClockRow {
+  citizen_id: string;
+  clock_id: string;
+  policy: string;
+  unit_id: string | null;
+  started_ms: number;
+  due_ms: number;
+  at_risk_ms: number;
+  stopped_ms: number | null;
+  status: DeadlineStatus;
+}
+
+export function toDeadlineView(r: ClockRow): DeadlineView {
+  return {
+    id: `${r.citizen_id}/${r.clock_id}`,
+    clockId: r.clock_id,
+    policy: r.policy,
+    citizenId: r.citizen_id,
+    unitId: r.unit_id,
+    startedAt: formatDeadlineInstant(r.started_ms),
+    dueAt: formatDeadlineInstant(r.due_ms),
+    atRiskAt: formatDeadlineInstant(r.at_risk_ms),
+    stoppedAt: r.stopped_ms === null ? null : formatDeadlineInstant(r.stopped_ms),
+    status: r.status,
+  };
+}
+
+/** Nearest-rank percentile of sorted values (p in (0, 1]). */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+export interface SqliteDeadlineQueriesOptions {
+  /** Cells with fewer distinct citizens are suppressed; default 5. */
+  minCitizensPerCell?: number;
+}
+
+export class SqliteDeadlineQueries implements DeadlineQueries {
+  readonly #db: Database.Database;
+  readonly #policies: DeadlinePolicySet;
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #minCitizens: number;
+  /** Per policy, how long before its due instant an AT_RISK clock can be (see atRiskSpanBound). */
+  readonly #spans: { policy: string; span: number }[];
+  readonly #spanRange: { from: number; to: number };
+
+  constructor(db: Database.Database, policies: DeadlinePolicySet, options: SqliteDeadlineQueriesOptions = {}) {
+    this.#db = db;
+    this.#policies = policies;
+    this.#minCitizens = options.minCitizensPerCell ?? MIN_CITIZENS_PER_CELL;
+    this.#spans = policies.policies.map((p) => ({ policy: p.id, span: atRiskSpanBound(p, policies.calendar) }));
+    this.#spanRange = { from: Date.UTC(AT_RISK_SPAN_YEARS.from, 0, 2), to: Date.UTC(AT_RISK_SPAN_YEARS.to, 11, 1) };
+  }
+
+  #prepare(sql: string): Database.Statement {
+    let s = this.#statements.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** The WHERE clause and parameters of a filter (without paging). */
+  #where(filter: DeadlineFilter): { sql: string; params: Record<string, unknown> } {
+    const parts = [VISIBLE];
+    const params: Record<string, unknown> = { asOf: filter.asOf };
+    if (filter.unitId !== undefined) {
+      parts.push('unit_id = :unitId');
+      params.unitId = filter.unitId;
+    }
+    if (filter.policy !== undefined) {
+      parts.push('policy = :policy');
+      params.policy = filter.policy;
+    }
+    if (filter.status !== undefined) {
+      if (!DEADLINE_STATUSES.includes(filter.status)) throw new RangeError('unknown deadline status');
+      parts.push(STATUS_PREDICATE[filter.status]);
+      const span = this.#atRiskSpan(filter.policy, filter.asOf);
+      if (filter.status === 'AT_RISK' && span !== undefined) {
+        // An AT_RISK clock is due within its policy's at-risk span after asOf.
+        parts.push('due_ms <= :atRiskHorizon');
+        params.atRiskHorizon = filter.asOf + span;
+      }
+    }
+    return { sql: parts.join(' AND '), params };
+  }
+
+  /** The longest at-risk span of a policy (or of all), when asOf lies in the years it is measured for. */
+  #atRiskSpan(policy: string | undefined, asOf: number): number | undefined {
+    if (asOf < this.#spanRange.from || asOf > this.#spanRange.to) return undefined;
+    const spans = this.#spans.filter((s) => policy === undefined || s.policy === policy).map((s) => s.span);
+    return spans.length ? Math.max(...spans) : undefined;
+  }
+
+  async deadlines(filter: DeadlineFilter, page: DeadlinePageRequest): Promise<DeadlinePage> {
+    return this.deadlinesSync(filter, page);
+  }
+
+  deadlinesSync(filter: DeadlineFilter, page: DeadlinePageRequest): DeadlinePage {
+    const { sql, params } = this.#where(filter);
+    const totalCount = (this.#prepare(`SELECT count(*) AS n FROM ${T} WHERE ${sql}`).get(params) as { n: number }).n;
+    let keyset = '';
+    const pageParams: Record<string, unknown> = { ...params, limit: page.first + 1 };
+    if (page.after) {
+      keyset = ' AND (due_ms, citizen_id, clock_id) > (:afterDue, :afterCitizen, :afterClock)';
+      Object.assign(pageParams, { afterDue: page.after.dueMs, afterCitizen: page.after.citizenId, afterClock: page.after.clockId });
+    }
+    const rows = this.#prepare(`SELECT ${COLUMNS} FROM ${T} WHERE ${sql}${keyset} ORDER BY due_ms, citizen_id, clock_id LIMIT :limit`).all(pageParams) as ClockRow[];
+    return {
+      nodes: rows.slice(0, page.first).map((r) => ({ ...toDeadlineView(r), key: { dueMs: r.due_ms, citizenId: r.citizen_id, clockId: r.clock_id } })),
+      totalCount,
+      hasNextPage: rows.length > page.first,
+    };
+  }
+
+  async citizenDeadlines(citizenId: string, asOf: number): Promise<DeadlineView[]> {
+    const rows = this.#prepare(`SELECT ${COLUMNS} FROM ${T} WHERE citizen_id = :citizenId AND ${VISIBLE} ORDER BY due_ms, clock_id`).all({ citizenId, asOf }) as ClockRow[];
+    return rows.map(toDeadlineView);
+  }
+
+  async atRisk(unitId: string, asOf: number, first: number): Promise<DeadlineView[]> {
+    return this.atRiskSync(unitId, asOf, first);
+  }
+
+  /**
+   * The worklist. An AT_RISK clock of policy P is due within (asOf, asOf + span(P)], so each policy's
+   * part is a short stretch of the (unit, policy, due) index however far back asOf lies; outside the
+   * years the spans are measured for, the (unit, due) index is walked from asOf on instead.
+   */
+  atRiskSync(unitId: string, asOf: number, first: number): DeadlineView[] {
+    const filter = `+at_risk_ms <= :asOf AND ${RUNNING} AND ${VISIBLE}`;
+    if (asOf < this.#spanRange.from || asOf > this.#spanRange.to || this.#spans.length === 0) {
+      const rows = this.#prepare(
+        `SELECT ${COLUMNS} FROM ${T} INDEXED BY ${T}_by_unit_id_due_ms
+         WHERE unit_id = :unitId AND due_ms > :asOf AND ${filter} ORDER BY due_ms, citizen_id, clock_id LIMIT :first`,
+      ).all({ unitId, asOf, first }) as ClockRow[];
+      return rows.map(toDeadlineView);
+    }
+    const parts = this.#spans.map(
+      (_, i) =>
+        `SELECT ${COLUMNS} FROM ${T} INDEXED BY ${T}_by_unit_id_policy_due_ms
+         WHERE unit_id = :unitId AND policy = :p${i} AND due_ms > :asOf AND due_ms <= :asOf + :s${i} AND ${filter}`,
+    );
+    const params: Record<string, unknown> = { unitId, asOf, first };
+    this.#spans.forEach(({ policy, span }, i) => {
+      params[`p${i}`] = policy;
+      params[`s${i}`] = span;
+    });
+    const rows = this.#prepare(`SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY due_ms, citizen_id, clock_id LIMIT :first`).all(params) as ClockRow[];
+    return rows.map(toDeadlineView);
+  }
+
+  async compliance(filter: ComplianceFilter): Promise<ComplianceView> {
+    return this.complianceSync(filter);
+  }
+
+  complianceSync(filter: ComplianceFilter): ComplianceView {
+    const { fromMs, toMs } = monthRange(filter.fromMonth, filter.toMonth);
+    // A clock falls due in the month of its last allowed instant (due is exclusive: an end-of-day due
+    // instant is the next midnight), i.e. fromMs < due_ms <= toMs.
+    const { sql, params } = this.#where({ asOf: filter.asOf, ...(filter.unitId ? { unitId: filter.unitId } : {}), ...(filter.policy ? { policy: filter.policy } : {}) });
+    const rows = this.#prepare(
+      `SELECT citizen_id, policy, unit_id, due_ms, CASE WHEN stopped_ms <= :asOf THEN stopped_ms END AS stopped_ms, ${STATUS_CASE} AS status
+       FROM ${T} WHERE ${sql} AND due_ms > :fromMs AND due_ms <= :toMs`,
+    ).all({ ...params, fromMs, toMs }) as Pick<ClockRow, 'citizen_id' | 'policy' | 'unit_id' | 'due_ms' | 'stopped_ms' | 'status'>[];
+
+    interface Acc {
+      unitId: string | null;
+      policy: string;
+      month: string;
+      citizens: Set<string>;
+      met: number;
+      breached: number;
+      pending: number;
+      lateness: number[];
+      unit: LatenessUnit;
+    }
+    const cells = new Map<string, Acc>();
+    const calendar = this.#policies.calendar;
+    for (const r of rows) {
+      const month = monthOfDue(r.due_ms);
+      const key = `${r.unit_id ?? ''}\u0000${r.policy}\u0000${month}`;
+      let acc = cells.get(key);
+      if (!acc) {
+        const unit = this.#policies.get(r.policy)?.latenessUnit ?? 'days';
+        acc = { unitId: r.unit_id, policy: r.policy, month, citizens: new Set(), met: 0, breached: 0, pending: 0, lateness: [], unit };
+        cells.set(key, acc);
+      }
+      acc.citizens.add(r.citizen_id);
+      if (r.status === 'MET') acc.met++;
+      else if (r.status === 'BREACHED') {
+        acc.breached++;
+        acc.lateness.push(latenessOf(r.due_ms, r.stopped_ms ?? filter.asOf, acc.unit, calendar));
+      } else acc.pending++;
+    }
+    const out: ComplianceCell[] = [...cells.values()]
+      .sort((a, b) => (a.unitId ?? '').localeCompare(b.unitId ?? '') || a.policy.localeCompare(b.policy) || a.month.localeCompare(b.month))
+      .map((a) => {
+        const suppressed = a.citizens.size < this.#minCitizens;
+        if (suppressed) {
+          return { unitId: a.unitId, policy: a.policy, month: a.month, suppressed, citizens: null, met: null, breached: null, pending: null, shareOnTime: null, medianLateness: null, p90Lateness: null, latenessUnit: a.unit };
+        }
+        const sorted = a.lateness.sort((x, y) => x - y);
+        const decided = a.met + a.breached;
+        return {
+          unitId: a.unitId,
+          policy: a.policy,
+          month: a.month,
+          suppressed,
+          citizens: a.citizens.size,
+          met: a.met,
+          breached: a.breached,
+          pending: a.pending,
+          shareOnTime: decided === 0 ? null : a.met / decided,
+          medianLateness: percentile(sorted, 0.5),
+          p90Lateness: percentile(sorted, 0.9),
+          latenessUnit: a.unit,
+        };
+      });
+    return { minCitizensPerCell: this.#minCitizens, cells: out };
+  }
+
+  /** Every clock's status at one instant, counted per status: the "evaluate all clocks" benchmark. */
+  statusCounts(asOf: number): Record<DeadlineStatus, number> {
+    const rows = this.#prepare(`SELECT ${STATUS_CASE} AS status, count(*) AS n FROM ${T} WHERE ${VISIBLE} GROUP BY 1`).all({ asOf }) as { status: DeadlineStatus; n: number }[];
+    const counts = { PENDING: 0, AT_RISK: 0, MET: 0, BREACHED: 0 };
+    for (const r of rows) counts[r.status] = r.n;
+    return counts;
+  }
+}
