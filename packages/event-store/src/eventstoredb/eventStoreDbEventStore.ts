@@ -64,7 +64,7 @@ import {
   type SubscribeToAllOptions,
 } from '../eventStore.ts';
 import { EventStoreClosedError, SubscriptionStoppedError } from '../errors.ts';
-import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, type PreparedEvent } from '../postgres/preparedEvents.ts';
+import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, type PreparedEvent } from '../preparedEvents.ts';
 import type { ObservableSubscription } from '../postgres/pullSubscription.ts';
 
 export interface EventStoreDbEventStoreOptions {

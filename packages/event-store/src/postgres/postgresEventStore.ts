@@ -39,7 +39,7 @@ import {
   type SubscribeToAllOptions,
 } from '../eventStore.ts';
 import { EventStoreClosedError } from '../errors.ts';
-import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, type PreparedEvent } from './preparedEvents.ts';
+import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, type PreparedEvent } from '../preparedEvents.ts';
 import { PullSubscription, type ObservableSubscription } from './pullSubscription.ts';
 
 export interface PostgresEventStoreOptions {

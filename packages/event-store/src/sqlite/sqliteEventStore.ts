@@ -45,6 +45,7 @@ import {
   type Subscription,
 } from '../eventStore.ts';
 import { EventStoreClosedError, SubscriptionStoppedError } from '../errors.ts';
+import { expectedAsNumber, prepareEvents, type PreparedEvent } from '../preparedEvents.ts';
 
 export interface SqliteEventStoreOptions {
   /** Path of the database file (its folder is created if missing), or `':memory:'`. */
@@ -114,17 +115,6 @@ interface EventRow {
   recorded_at: string;
 }
 
-/** An event checked and serialised before it is queued, so the flush only does database work. */
-interface PreparedEvent {
-  id: string;
-  citizenId: string;
-  type: TransitionEvent['type'];
-  occurredAt: string;
-  source: string | null;
-  data: TransitionEvent['data'];
-  json: string;
-}
-
 interface StreamAppend {
   kind: 'stream';
   citizenId: string;
@@ -176,46 +166,6 @@ function storedFrom(e: PreparedEvent, recordedAt: string, streamVersion: number,
   event.streamVersion = streamVersion;
   event.globalPosition = globalPosition;
   return event as unknown as StoredEvent;
-}
-
-function prepareEvents(events: readonly TransitionEvent[], streamId: string | undefined): PreparedEvent[] {
-  if (!Array.isArray(events)) throw new TypeError('events must be an array');
-  const prepared = new Array<PreparedEvent>(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i] as TransitionEvent | undefined;
-    if (typeof e !== 'object' || e === null) throw new TypeError(`event at index ${i} is not an object`);
-    if (typeof e.id !== 'string' || e.id.length === 0) throw new TypeError(`event at index ${i} has no id`);
-    if (typeof e.citizenId !== 'string' || e.citizenId.length === 0) throw new TypeError(`event at index ${i} has no citizenId`);
-    if (streamId !== undefined && e.citizenId !== streamId) {
-      throw new TypeError(`event at index ${i} belongs to another citizen's stream than the one appended to`);
-    }
-    if (typeof e.type !== 'string' || typeof e.occurredAt !== 'string') throw new TypeError(`event at index ${i} has no type or occurredAt`);
-    if (typeof e.data !== 'object' || e.data === null) throw new TypeError(`event at index ${i} has no data object`);
-    let json: string;
-    try {
-      json = JSON.stringify(e.data);
-    } catch (cause) {
-      // The cause names a JSON problem (a BigInt, a cycle), never a value.
-      throw new TypeError(`event at index ${i}: data cannot be serialised to JSON`, { cause });
-    }
-    prepared[i] = {
-      id: e.id,
-      citizenId: e.citizenId,
-      type: e.type,
-      occurredAt: e.occurredAt,
-      source: e.source ?? null,
-      data: e.data,
-      json,
-    };
-  }
-  return prepared;
-}
-
-function expectedAsNumber(expected: ExpectedVersion): number | undefined {
-  if (expected === 'any') return undefined;
-  if (expected === 'no_stream') return -1;
-  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= -1) return expected;
-  throw new TypeError("expectedVersion must be 'any', 'no_stream' or an integer ≥ -1");
 }
 
 function limitOf(maxCount: number | undefined): number {

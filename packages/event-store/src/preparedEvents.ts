@@ -1,12 +1,12 @@
 /**
  * Checks an append request's envelopes and serialises their data before any database work, so a bad
  * request fails as a whole with nothing sent, and so an adapter's transaction only does database work.
- * Adapter-neutral (PostgreSQL and EventStoreDB use it); the SQLite adapter has its own copy.
+ * Adapter-neutral: every adapter uses it.
  *
  * Error messages name the index and the reason, never a value (event data may hold personal data).
  */
 import type { TransitionEvent } from '@tracker/domain';
-import type { ExpectedVersion } from '../eventStore.ts';
+import type { ExpectedVersion } from './eventStore.ts';
 
 export interface PreparedEvent {
   id: string;
