@@ -8,3 +8,4 @@ export { DateTimeScalar, DateScalar } from './graphql/scalars.ts';
 export * from './graphql/gaps/index.ts';
 export * from './graphql/flows/index.ts';
 export * from './exports/index.ts';
+export * from './graphql/deadlines/index.ts';

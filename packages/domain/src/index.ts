@@ -6,3 +6,4 @@ export * from './citizen/citizenDecider.ts';
 export * from './time/clock.ts';
 export * from './calendar/index.ts';
 export * from './gaps/index.ts';
+export * from './deadlines/index.ts';

@@ -8,3 +8,4 @@ export { PostgresReadModel, type PostgresReadModelOptions } from './postgres/pos
 export * from './gaps/index.ts';
 export * from './flows/index.ts';
 export * from './exports/index.ts';
+export * from './deadlines/index.ts';

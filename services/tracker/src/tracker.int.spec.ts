@@ -145,6 +145,19 @@ describe('the tracker command line', () => {
     expect(failure?.stderr).toMatch(variable);
   });
 
+  it('exits with status 2 naming the line and the field when POLICIES_FILE is bad', async () => {
+    const dir = dataDir();
+    const file = join(dir, 'policies.json');
+    writeFileSync(file, '{\n  "policies": [\n    { "id": "sel-108", "start": { "event": "CaseOpend" }, "stop": { "event": "DecisionMade" }, "limit": { "amount": 90, "unit": "workingDays" } }\n  ]\n}\n');
+    const failure = await run(tsx, [main], { env: { ...process.env, DATA_DIR: dir, POLICIES_FILE: file } }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toMatch(/policies\.json/);
+    expect(failure?.stderr).toMatch(/line 3, column \d+ \(policies\.0\.start\.event\)/);
+  });
+
   it('exits with status 2 naming the file when UNITS_FILE is bad', async () => {
     const dir = dataDir();
     const failure = await run(tsx, [main], { env: { ...process.env, DATA_DIR: dir, UNITS_FILE: join(dir, 'missing.json') } }).then(

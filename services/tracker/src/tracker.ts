@@ -6,17 +6,33 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { DEMO_UNITS_FILE, WorkingDayCalendar, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
+import { DEMO_UNITS_FILE, loadPolicies, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
 import { SqliteEventStore } from '@tracker/event-store';
-import { Projector, SqliteGapQueries, SqliteReadModel, SqliteTransitionExports, createFlowDerivation, gapsDerivation, sqliteFlowQueries } from '@tracker/read-models';
-import { exportsPlugin, flowsExtension, gapsGraphqlExtension, graphqlPlugin, healthPlugin, ingestionPlugin } from '@tracker/api';
+import {
+  DeadlineAlertScheduler,
+  Projector,
+  SqliteDeadlineQueries,
+  SqliteGapQueries,
+  SqliteReadModel,
+  SqliteTransitionExports,
+  createFlowDerivation,
+  deadlineDerivation,
+  gapsDerivation,
+  sqliteFlowQueries,
+} from '@tracker/read-models';
+import {
+  DeadlineAlertFeed,
+  deadlinesExtension,
+  exportsPlugin,
+  flowsExtension,
+  gapsGraphqlExtension,
+  graphqlPlugin,
+  healthPlugin,
+  ingestionPlugin,
+} from '@tracker/api';
 import type { TrackerConfig } from '@tracker/platform';
 import { loadDemoKommune } from './demo.ts';
 
-/** Local service level for accepting a handover (policy overdragelse-accept, domain.md §5). */
-const HANDOVER_ACCEPTANCE_WORKING_DAYS = 10;
-/** Local service level for answering a relative (policy paarorende-svar, domain.md §5). */
-const RELATIVE_ANSWER_WORKING_DAYS = 10;
 
 export interface StartTrackerOptions {
   config: TrackerConfig;
@@ -36,24 +52,20 @@ export interface RunningTracker {
 }
 
 export async function startTracker({ config, logger, clock = systemClock }: StartTrackerOptions): Promise<RunningTracker> {
-  if (config.policiesFile) {
-    throw new Error('POLICIES_FILE is set, but this version ships only the default handover-acceptance policy; unset POLICIES_FILE');
-  }
   const units = loadUnitsFile(config.unitsFile ?? DEMO_UNITS_FILE);
+  const policies = loadPolicies(config.policiesFile);
   mkdirSync(config.dataDir, { recursive: true });
 
   const store = await SqliteEventStore.open({ file: join(config.dataDir, 'events.sqlite'), clock });
-  const calendar = new WorkingDayCalendar();
-  const handoverAcceptanceDue = (ms: number) => calendar.addWorkingDays(ms, HANDOVER_ACCEPTANCE_WORKING_DAYS);
-  const relativeAnswerDue = (ms: number) => calendar.addWorkingDays(ms, RELATIVE_ANSWER_WORKING_DAYS);
+  // The local service levels of domain.md §5 (10 hverdage) unless the kommune's policies say otherwise.
+  const handoverAcceptanceDue = policies.dueFunction('overdragelse-accept', { amount: 10, unit: 'workingDays' });
+  const relativeAnswerDue = policies.dueFunction('paarorende-svar', { amount: 10, unit: 'workingDays' });
   const readModel = new SqliteReadModel({
     file: join(config.dataDir, 'read-models.sqlite'),
     projection: { units, handoverAcceptanceDue },
-    derived: [gapsDerivation({ units, handoverAcceptanceDue, relativeAnswerDue }), createFlowDerivation(units)],
+    derived: [gapsDerivation({ units, handoverAcceptanceDue, relativeAnswerDue }), createFlowDerivation(units), deadlineDerivation({ policies, units })],
     // Unit names feed the timeline summaries and the policies feed due instants: a change rebuilds.
-    configFingerprint: createHash('sha256')
-      .update(JSON.stringify({ units: units.units, HANDOVER_ACCEPTANCE_WORKING_DAYS, RELATIVE_ANSWER_WORKING_DAYS }))
-      .digest('hex'),
+    configFingerprint: createHash('sha256').update(JSON.stringify({ units: units.units, policies: policies.fingerprint })).digest('hex'),
   });
   const projector = new Projector({
     store,
@@ -75,6 +87,16 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
     throw error;
   }
 
+  // Started after the catch-up, so history already in the store is not alerted on a first start.
+  const deadlineQueries = new SqliteDeadlineQueries(readModel.database, policies);
+  const alertScheduler = new DeadlineAlertScheduler({
+    database: readModel.database,
+    clock,
+    onError: (err) => logger.error({ err }, 'deadline alert check failed; retrying at the next check'),
+  });
+  const alertFeed = new DeadlineAlertFeed(alertScheduler);
+  alertScheduler.start();
+
   const production = config.nodeEnv === 'production';
   const app = Fastify({
     loggerInstance: logger,
@@ -89,6 +111,8 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
+  // Open alert streams would keep the server from closing.
+  app.addHook('preClose', async () => alertFeed.endStreams());
   await app.register(healthPlugin, {
     checks: {
       eventStore: async () => (await store.headPosition()) >= 0,
@@ -108,7 +132,11 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
     units,
     clock,
     production,
-    extensions: [gapsGraphqlExtension(new SqliteGapQueries(readModel.database)), flowsExtension({ flows: sqliteFlowQueries(readModel, { units }) })],
+    extensions: [
+      gapsGraphqlExtension(new SqliteGapQueries(readModel.database)),
+      flowsExtension({ flows: sqliteFlowQueries(readModel, { units }) }),
+      deadlinesExtension({ queries: deadlineQueries, policies, alerts: alertFeed }),
+    ],
   });
   await app.register(exportsPlugin, { exports: new SqliteTransitionExports(readModel, { units }), units, clock });
 
@@ -123,6 +151,8 @@ export async function startTracker({ config, logger, clock = systemClock }: Star
     async close() {
       closing = true;
       await app.close();
+      alertScheduler.stop();
+      alertFeed.close();
       await projector.stop();
       await store.close();
       readModel.close();

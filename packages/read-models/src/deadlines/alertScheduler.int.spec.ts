@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@tracker/domain';
 import { SqliteEventStore } from '@tracker/event-store';
 import { DeadlineAlertScheduler, type DeadlineAlert } from './alertScheduler.ts';
-import { formatDeadlineInstant } from './domainDeadlines.ts';
+import { formatDeadlineInstant } from '@tracker/domain';
 import { ManualTimers } from './timers.ts';
 import { ADULT, DAY, RECEPTION, YOUTH, deadlineTestbed, fact, type DeadlineTestbed } from './testing.ts';
 

@@ -32,7 +32,7 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '@tracker/domain';
 import { DEADLINE_CLOCKS_TABLE } from './deadlineDerivation.ts';
-import { alertTransitions, deadlineStatusAt, type DeadlineAlertKind } from './domainDeadlines.ts';
+import { alertTransitions, deadlineStatusAt, type DeadlineAlertKind } from '@tracker/domain';
 import { systemTimers, type TimerHandle, type Timers } from './timers.ts';
 
 export interface DeadlineAlert {

@@ -11,7 +11,7 @@
  */
 import type { UnitDirectory } from '@tracker/domain';
 import type { CitizenDerivation, DerivedRow, DerivedTable } from '../derived.ts';
-import { clocksOf, type DeadlineClock, type DeadlinePolicySet, type SectorLookup } from './domainDeadlines.ts';
+import { clocksOf, type DeadlineClock, type DeadlinePolicySet, type SectorLookup } from '@tracker/domain';
 
 export const DEADLINE_CLOCKS_TABLE = 'deadline_clocks';
 

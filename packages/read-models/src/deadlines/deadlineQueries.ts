@@ -3,7 +3,7 @@
  * `asOf` (epoch ms): clocks that existed then, stops that had happened by then, statuses at then.
  * SQLite answers it here (sqliteDeadlineQueries.ts); a PostgreSQL adapter answers the same port.
  */
-import type { DeadlineStatus, LatenessUnit } from './domainDeadlines.ts';
+import type { DeadlineStatus, LatenessUnit } from '@tracker/domain';
 
 export interface DeadlineView {
   /** Stable: `<citizenId>/<clockId>`. */

@@ -13,14 +13,15 @@
  *
  * `runDeadlineBenchmark` returns the numbers, so `pnpm bench` can run it through a thin adapter.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEMO_UNITS_FILE, loadUnitsFile } from '@tracker/domain';
 import { generateCitizens } from '@tracker/generator';
 import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
 import { clockRow, DEADLINE_CLOCKS_TABLE, deadlineClocksTable, deadlineDerivation } from './deadlineDerivation.ts';
-import { clocksOf, DEADLINE_STATUSES, deadlineStatusAt, loadPolicies, type DeadlineStatus } from './domainDeadlines.ts';
+import { clocksOf, DEADLINE_STATUSES, deadlineStatusAt, loadPolicies, type DeadlineStatus } from '@tracker/domain';
 import { SqliteDeadlineQueries } from './sqliteDeadlineQueries.ts';
 
 export interface DeadlineBenchOptions {
@@ -167,7 +168,7 @@ export function runDeadlineBenchmark({ citizens, seed = 20_251, now = new Date('
   }
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/packages\//, 'packages/'));
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isMain) {
   const citizens = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 100_000);
   const result = runDeadlineBenchmark({ citizens, log: (line) => process.stderr.write(`${line}\n`) });

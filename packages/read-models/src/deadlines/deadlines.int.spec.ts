@@ -11,7 +11,7 @@ import { deliverLate, generateCitizens } from '@tracker/generator';
 import type { DeadlineView } from './deadlineQueries.ts';
 import { DEADLINE_CLOCKS_TABLE } from './deadlineDerivation.ts';
 import { SqliteDeadlineQueries } from './sqliteDeadlineQueries.ts';
-import { clocksOf, clocksVisibleAt, DEADLINE_STATUSES, deadlineStatusAt, formatDeadlineInstant, type DeadlineStatus } from './domainDeadlines.ts';
+import { clocksOf, clocksVisibleAt, DEADLINE_STATUSES, deadlineStatusAt, formatDeadlineInstant, type DeadlineStatus } from '@tracker/domain';
 import { ADULT, CHILD, DAY, RECEPTION, YOUTH, deadlineTestbed, fact, units, type DeadlineTestbed } from './testing.ts';
 
 const NOW = new Date('2026-06-01T12:00:00+02:00');

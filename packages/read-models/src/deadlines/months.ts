@@ -24,5 +24,19 @@ export function monthRange(from: string, to: string): { fromMs: number; toMs: nu
   return { fromMs: startOfMonth(a.year, a.month), toMs: startOfMonth(b.year, b.month + 1), months };
 }
 
+/**
+ * The months from `from` to `to` (inclusive) with their bounds: a clock belongs to month i when
+ * start < due_ms <= end.
+ */
+export function monthsBetween(from: string, to: string): { month: string; start: number; end: number }[] {
+  const a = parseMonth(from);
+  const { months } = monthRange(from, to);
+  return Array.from({ length: Math.max(0, months) }, (_, i) => {
+    const year = a.year + Math.floor((a.month - 1 + i) / 12);
+    const month = ((a.month - 1 + i) % 12) + 1;
+    return { month: `${year}-${String(month).padStart(2, '0')}`, start: startOfMonth(year, month), end: startOfMonth(year, month + 1) };
+  });
+}
+
 /** The month a due instant belongs to. */
 export const monthOfDue = (dueMs: number): string => copenhagenDate(dueMs - 1).slice(0, 7);

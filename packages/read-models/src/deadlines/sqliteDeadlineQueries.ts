@@ -26,8 +26,8 @@ import {
   type DeadlinePolicySet,
   type DeadlineStatus,
   type LatenessUnit,
-} from './domainDeadlines.ts';
-import { monthOfDue, monthRange } from './months.ts';
+} from '@tracker/domain';
+import { monthsBetween } from './months.ts';
 
 /** domain.md §6: manager aggregates suppress small cells. */
 export const MIN_CITIZENS_PER_CELL = 5;
@@ -218,69 +218,62 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
   }
 
   complianceSync(filter: ComplianceFilter): ComplianceView {
-    const { fromMs, toMs } = monthRange(filter.fromMonth, filter.toMonth);
+    const months = monthsBetween(filter.fromMonth, filter.toMonth);
+    if (months.length === 0) return { minCitizensPerCell: this.#minCitizens, cells: [] };
     // A clock falls due in the month of its last allowed instant (due is exclusive: an end-of-day due
-    // instant is the next midnight), i.e. fromMs < due_ms <= toMs.
+    // instant is the next midnight): start < due_ms <= end. Counted in SQL; only the breached clocks
+    // come back, for their lateness (hverdage need the calendar).
     const { sql, params } = this.#where({ asOf: filter.asOf, ...(filter.unitId ? { unitId: filter.unitId } : {}), ...(filter.policy ? { policy: filter.policy } : {}) });
-    const rows = this.#prepare(
-      `SELECT citizen_id, policy, unit_id, due_ms, CASE WHEN stopped_ms <= :asOf THEN stopped_ms END AS stopped_ms, ${STATUS_CASE} AS status
-       FROM ${T} WHERE ${sql} AND due_ms > :fromMs AND due_ms <= :toMs`,
-    ).all({ ...params, fromMs, toMs }) as Pick<ClockRow, 'citizen_id' | 'policy' | 'unit_id' | 'due_ms' | 'stopped_ms' | 'status'>[];
-
-    interface Acc {
-      unitId: string | null;
+    const monthCase = `CASE ${months.map((_, i) => `WHEN due_ms <= :m${i} THEN ${i}`).join(' ')} END`;
+    const monthParams = Object.fromEntries(months.map((m, i) => [`m${i}`, m.end]));
+    const clocks = `SELECT citizen_id, unit_id, policy, due_ms, CASE WHEN stopped_ms <= :asOf THEN stopped_ms END AS stopped_ms, ${STATUS_CASE} AS status, ${monthCase} AS m
+       FROM ${T} WHERE ${sql} AND due_ms > :fromMs AND due_ms <= :toMs`;
+    const all = { ...params, ...monthParams, fromMs: months[0]!.start, toMs: months.at(-1)!.end };
+    const counts = this.#prepare(
+      `SELECT unit_id, policy, m, count(DISTINCT citizen_id) AS citizens, sum(status = 'MET') AS met, sum(status = 'BREACHED') AS breached,
+              sum(status IN ('PENDING', 'AT_RISK')) AS pending
+       FROM (${clocks}) GROUP BY unit_id, policy, m`,
+    ).all(all) as { unit_id: string | null; policy: string; m: number; citizens: number; met: number; breached: number; pending: number }[];
+    const breached = this.#prepare(`SELECT unit_id, policy, m, due_ms, stopped_ms FROM (${clocks}) WHERE status = 'BREACHED'`).all(all) as {
+      unit_id: string | null;
       policy: string;
-      month: string;
-      citizens: Set<string>;
-      met: number;
-      breached: number;
-      pending: number;
-      lateness: number[];
-      unit: LatenessUnit;
-    }
-    const cells = new Map<string, Acc>();
+      m: number;
+      due_ms: number;
+      stopped_ms: number | null;
+    }[];
+
+    const key = (unitId: string | null, policy: string, m: number) => `${unitId ?? ''}\u0000${policy}\u0000${m}`;
+    const unitOf = (policy: string): LatenessUnit => this.#policies.get(policy)?.latenessUnit ?? 'days';
+    const lateness = new Map<string, number[]>();
     const calendar = this.#policies.calendar;
-    for (const r of rows) {
-      const month = monthOfDue(r.due_ms);
-      const key = `${r.unit_id ?? ''}\u0000${r.policy}\u0000${month}`;
-      let acc = cells.get(key);
-      if (!acc) {
-        const unit = this.#policies.get(r.policy)?.latenessUnit ?? 'days';
-        acc = { unitId: r.unit_id, policy: r.policy, month, citizens: new Set(), met: 0, breached: 0, pending: 0, lateness: [], unit };
-        cells.set(key, acc);
-      }
-      acc.citizens.add(r.citizen_id);
-      if (r.status === 'MET') acc.met++;
-      else if (r.status === 'BREACHED') {
-        acc.breached++;
-        acc.lateness.push(latenessOf(r.due_ms, r.stopped_ms ?? filter.asOf, acc.unit, calendar));
-      } else acc.pending++;
+    for (const r of breached) {
+      const k = key(r.unit_id, r.policy, r.m);
+      let list = lateness.get(k);
+      if (!list) lateness.set(k, (list = []));
+      list.push(latenessOf(r.due_ms, r.stopped_ms ?? filter.asOf, unitOf(r.policy), calendar));
     }
-    const out: ComplianceCell[] = [...cells.values()]
-      .sort((a, b) => (a.unitId ?? '').localeCompare(b.unitId ?? '') || a.policy.localeCompare(b.policy) || a.month.localeCompare(b.month))
-      .map((a) => {
-        const suppressed = a.citizens.size < this.#minCitizens;
-        if (suppressed) {
-          return { unitId: a.unitId, policy: a.policy, month: a.month, suppressed, citizens: null, met: null, breached: null, pending: null, shareOnTime: null, medianLateness: null, p90Lateness: null, latenessUnit: a.unit };
+    const cells: ComplianceCell[] = counts
+      .sort((a, b) => (a.unit_id ?? '').localeCompare(b.unit_id ?? '') || a.policy.localeCompare(b.policy) || a.m - b.m)
+      .map((c) => {
+        const base = { unitId: c.unit_id, policy: c.policy, month: months[c.m]!.month, latenessUnit: unitOf(c.policy) };
+        if (c.citizens < this.#minCitizens) {
+          return { ...base, suppressed: true, citizens: null, met: null, breached: null, pending: null, shareOnTime: null, medianLateness: null, p90Lateness: null };
         }
-        const sorted = a.lateness.sort((x, y) => x - y);
-        const decided = a.met + a.breached;
+        const sorted = (lateness.get(key(c.unit_id, c.policy, c.m)) ?? []).sort((x, y) => x - y);
+        const decided = c.met + c.breached;
         return {
-          unitId: a.unitId,
-          policy: a.policy,
-          month: a.month,
-          suppressed,
-          citizens: a.citizens.size,
-          met: a.met,
-          breached: a.breached,
-          pending: a.pending,
-          shareOnTime: decided === 0 ? null : a.met / decided,
+          ...base,
+          suppressed: false,
+          citizens: c.citizens,
+          met: c.met,
+          breached: c.breached,
+          pending: c.pending,
+          shareOnTime: decided === 0 ? null : c.met / decided,
           medianLateness: percentile(sorted, 0.5),
           p90Lateness: percentile(sorted, 0.9),
-          latenessUnit: a.unit,
         };
       });
-    return { minCitizensPerCell: this.#minCitizens, cells: out };
+    return { minCitizensPerCell: this.#minCitizens, cells };
   }
 
   /** Every clock's status at one instant, counted per status: the "evaluate all clocks" benchmark. */

@@ -8,7 +8,7 @@ import { SqliteEventStore } from '@tracker/event-store';
 import { Projector } from '../projector.ts';
 import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
 import { deadlineDerivation } from './deadlineDerivation.ts';
-import { loadPolicies, type DeadlinePolicySet } from './domainDeadlines.ts';
+import { loadPolicies, type DeadlinePolicySet } from '@tracker/domain';
 import { SqliteDeadlineQueries } from './sqliteDeadlineQueries.ts';
 
 export const units = loadUnitsFile(DEMO_UNITS_FILE);
