@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CommandRefusedError, ManualClock, type CitizenCommand, type TransitionEvent } from '@tracker/domain';
-import { handleCitizenCommand } from './commandHandling.ts';
+import { CitizenStateCache, handleCitizenCommand } from './commandHandling.ts';
 import { caseOpened } from './contract/testEvents.ts';
 import { WrongExpectedVersionError, type EventStore } from './eventStore.ts';
 import { SqliteEventStore } from './sqlite/sqliteEventStore.ts';
@@ -25,13 +25,18 @@ function interferingStore(store: EventStore, interfere: () => Promise<unknown>, 
   });
 }
 
-describe('handleCitizenCommand with the SQLite store', () => {
+describe.each([
+  ['without a state cache', () => undefined],
+  ['with a state cache', () => new CitizenStateCache()],
+])('handleCitizenCommand with the SQLite store, %s', (_name, makeStates) => {
   let store: SqliteEventStore;
   let clock: ManualClock;
+  let states: CitizenStateCache | undefined;
 
   beforeEach(async () => {
     store = await SqliteEventStore.open({ file: ':memory:', clock: new ManualClock('2025-04-01T10:00:00Z') });
     clock = new ManualClock('2025-04-01T09:00:00Z');
+    states = makeStates();
   });
 
   afterEach(async () => {
@@ -39,7 +44,7 @@ describe('handleCitizenCommand with the SQLite store', () => {
   });
 
   it('appends the event a valid command decides', async () => {
-    const appended = await handleCitizenCommand({ store, clock }, 'c-1', openCase('case-1'));
+    const appended = await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-1'));
 
     expect(appended).toHaveLength(1);
     expect(appended[0]).toMatchObject({
@@ -62,12 +67,12 @@ describe('handleCitizenCommand with the SQLite store', () => {
   });
 
   it('decides on the events already in the stream', async () => {
-    await handleCitizenCommand({ store, clock }, 'c-1', openCase('case-1'));
-    await handleCitizenCommand({ store, clock }, 'c-1', {
+    await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-1'));
+    await handleCitizenCommand({ store, clock, states }, 'c-1', {
       type: 'InitiateHandover',
       data: { handoverId: 'h-1', fromUnitId: 'u1', toUnitId: 'u2', kind: 'age' },
     });
-    const [accepted] = await handleCitizenCommand({ store, clock }, 'c-1', { type: 'AcceptHandover', data: { handoverId: 'h-1' } });
+    const [accepted] = await handleCitizenCommand({ store, clock, states }, 'c-1', { type: 'AcceptHandover', data: { handoverId: 'h-1' } });
     expect(accepted).toMatchObject({ type: 'HandoverAccepted', streamVersion: 2 });
   });
 
@@ -76,7 +81,7 @@ describe('handleCitizenCommand with the SQLite store', () => {
     ['closing a case never opened', { type: 'CloseCase', data: { caseId: 'case-404' } }, 'CASE_NOT_OPEN'],
   ])('refuses %s and appends nothing', async (_, command, code) => {
     await store.appendToStream('c-1', [caseOpened('c-1')]);
-    const error = await handleCitizenCommand({ store, clock }, 'c-1', command).catch((e: unknown) => e);
+    const error = await handleCitizenCommand({ store, clock, states }, 'c-1', command).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(CommandRefusedError);
     expect(error).toMatchObject({ code });
@@ -88,7 +93,7 @@ describe('handleCitizenCommand with the SQLite store', () => {
     const concurrent: TransitionEvent = caseOpened('c-1', { caseId: 'case-other' });
     const racing = interferingStore(store, () => store.appendToStream('c-1', [concurrent]));
 
-    const appended = await handleCitizenCommand({ store: racing, clock }, 'c-1', openCase('case-1'));
+    const appended = await handleCitizenCommand({ store: racing, clock, states }, 'c-1', openCase('case-1'));
 
     expect(appended).toHaveLength(1);
     expect(appended[0]).toMatchObject({ type: 'CaseOpened', streamVersion: 1, data: { caseId: 'case-1' } });
@@ -97,13 +102,13 @@ describe('handleCitizenCommand with the SQLite store', () => {
   });
 
   it('refuses the retried command when the concurrent append made it invalid', async () => {
-    await handleCitizenCommand({ store, clock }, 'c-1', openCase('case-1'));
+    await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-1'));
     // Another coordinator closes the case while this one is closing it too.
     const racing = interferingStore(store, () =>
       store.appendToStream('c-1', [{ ...caseOpened('c-1'), type: 'CaseClosed', data: { caseId: 'case-1' } }]),
     );
 
-    await expect(handleCitizenCommand({ store: racing, clock }, 'c-1', { type: 'CloseCase', data: { caseId: 'case-1' } })).rejects.toMatchObject({
+    await expect(handleCitizenCommand({ store: racing, clock, states }, 'c-1', { type: 'CloseCase', data: { caseId: 'case-1' } })).rejects.toMatchObject({
       name: 'CommandRefusedError',
       code: 'CASE_NOT_OPEN',
     });
@@ -112,9 +117,49 @@ describe('handleCitizenCommand with the SQLite store', () => {
 
   it('gives up with WrongExpectedVersionError after maxAttempts', async () => {
     const racing = interferingStore(store, () => store.appendToStream('c-1', [caseOpened('c-1')]), 3);
-    await expect(handleCitizenCommand({ store: racing, clock }, 'c-1', openCase('case-1'), {}, 3)).rejects.toBeInstanceOf(
+    await expect(handleCitizenCommand({ store: racing, clock, states }, 'c-1', openCase('case-1'), {}, 3)).rejects.toBeInstanceOf(
       WrongExpectedVersionError,
     );
     expect(await store.readStream('c-1')).toHaveLength(3); // only the interfering appends
+  });
+});
+
+describe('CitizenStateCache', () => {
+  it('folds in what others appended since, and reads only that', async () => {
+    const store = await SqliteEventStore.open({ file: ':memory:' });
+    const clock = new ManualClock('2025-04-01T09:00:00Z');
+    const states = new CitizenStateCache();
+    try {
+      await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-1'));
+      await store.appendBatch([{ ...caseOpened('c-1'), type: 'CaseClosed', data: { caseId: 'case-1' } }]); // ingestion
+      const reads: Array<number | undefined> = [];
+      const watched = new Proxy(store, {
+        get(target, property) {
+          if (property === 'readStream') {
+            return (citizenId: string, options?: { fromVersion?: number }) => (reads.push(options?.fromVersion), target.readStream(citizenId, options));
+          }
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      await expect(handleCitizenCommand({ store: watched, clock, states }, 'c-1', { type: 'CloseCase', data: { caseId: 'case-1' } })).rejects.toMatchObject({
+        code: 'CASE_NOT_OPEN',
+      });
+      expect(reads).toEqual([1]);
+      expect(states.get('c-1')?.version).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('drops the least recently used citizen beyond its capacity', () => {
+    const states = new CitizenStateCache(2);
+    const entry = { state: { registered: true } as never, version: 0 };
+    states.set('a', entry);
+    states.set('b', entry);
+    states.get('a');
+    states.set('c', entry);
+    expect([states.get('a'), states.get('b'), states.get('c')].map(Boolean)).toEqual([true, false, true]);
+    expect(states.size).toBe(2);
   });
 });

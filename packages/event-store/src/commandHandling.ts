@@ -2,9 +2,13 @@
  * Runs a coordinator command through the citizen decider: read the stream, fold it, decide, append
  * with the version read. A concurrent append makes the version check fail; the command is then
  * decided again on the newer state, a bounded number of times.
+ *
+ * With a `CitizenStateCache`, the folded state of recently commanded citizens is kept by stream
+ * version, so a command reads only the events appended since (by anyone) instead of the whole
+ * stream; the store stays the source of truth.
  */
 import { randomUUID } from 'node:crypto';
-import { citizenDecider, type CitizenCommand, type Clock, type StoredEvent, type TransitionEvent } from '@tracker/domain';
+import { citizenDecider, type CitizenCommand, type CitizenState, type Clock, type StoredEvent, type TransitionEvent } from '@tracker/domain';
 import { WrongExpectedVersionError, type EventStore } from './eventStore.ts';
 
 export interface CommandContext {
@@ -12,6 +16,7 @@ export interface CommandContext {
   clock: Clock;
   /** Recorded as the events' `source`. */
   source?: string;
+  states?: CitizenStateCache;
 }
 
 export interface CommandMetadata {
@@ -19,22 +24,60 @@ export interface CommandMetadata {
   occurredAt?: string;
 }
 
+interface FoldedState {
+  state: CitizenState;
+  /** Version of the last event folded in (-1: none). */
+  version: number;
+}
+
+/** Folded citizen states, least recently used dropped first. States are immutable, so sharing is safe. */
+export class CitizenStateCache {
+  readonly #entries = new Map<string, FoldedState>();
+
+  constructor(readonly capacity = 10_000) {}
+
+  get(citizenId: string): FoldedState | undefined {
+    const entry = this.#entries.get(citizenId);
+    if (entry) {
+      this.#entries.delete(citizenId);
+      this.#entries.set(citizenId, entry);
+    }
+    return entry;
+  }
+
+  set(citizenId: string, entry: FoldedState): void {
+    this.#entries.delete(citizenId);
+    this.#entries.set(citizenId, entry);
+    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
 export async function handleCitizenCommand(
-  { store, clock, source = 'coordinator-ui' }: CommandContext,
+  { store, clock, source = 'coordinator-ui', states }: CommandContext,
   citizenId: string,
   command: CitizenCommand,
   metadata: CommandMetadata = {},
   maxAttempts = 3,
 ): Promise<StoredEvent[]> {
   for (let attempt = 1; ; attempt++) {
-    const stream = await store.readStream(citizenId);
-    const state = stream.reduce(citizenDecider.evolve, citizenDecider.initialState());
+    const cached = states?.get(citizenId);
+    const newer = await store.readStream(citizenId, { fromVersion: (cached?.version ?? -1) + 1 });
+    const folded: FoldedState = {
+      state: newer.reduce(citizenDecider.evolve, cached?.state ?? citizenDecider.initialState()),
+      version: (cached?.version ?? -1) + newer.length,
+    };
+    states?.set(citizenId, folded);
     const occurredAt = metadata.occurredAt ?? clock.now().toISOString();
     const events = citizenDecider
-      .decide(command, state)
+      .decide(command, folded.state)
       .map((e) => ({ id: randomUUID(), citizenId, occurredAt, source, ...e }) as TransitionEvent);
     try {
-      const result = await store.appendToStream(citizenId, events, { expectedVersion: stream.length - 1 });
+      const result = await store.appendToStream(citizenId, events, { expectedVersion: folded.version });
+      states?.set(citizenId, { state: result.appended.reduce(citizenDecider.evolve, folded.state), version: result.nextExpectedVersion });
       return result.appended;
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError) || attempt >= maxAttempts) throw error;
