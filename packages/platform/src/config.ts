@@ -12,6 +12,14 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import {
+  AuthConfigurationError,
+  authSettingsFromEnv,
+  KeyEncryptionKeyError,
+  parseKeyEncryptionKey,
+  type AuthSettings,
+  type KeyEncryptionKey,
+} from '@tracker/security';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,9 +27,14 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 
-/** Authentication modes this build accepts. `oidc` arrives with the authentication issue. */
-export const AUTH_MODES = ['development'] as const;
+/** Authentication modes: `oidc` (bearer tokens from the kommune's identity provider) or `development` (the local demo). */
+export const AUTH_MODES = ['oidc', 'development'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** Where the development key-encryption key lives when PERSONAL_DATA_KEK is not set (never in production). */
+export const DEVELOPMENT_KEK_FILE = 'personal-data-kek.development';
+
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_EVENTS_PER_REQUEST = 1000;
@@ -52,7 +65,23 @@ export interface TrackerConfig {
     oidcIssuer: string | undefined;
     oidcAudience: string | undefined;
     oidcJwksUri: string | undefined;
+    /** What `createAuthenticator` takes (from `authSettingsFromEnv`, @tracker/security). */
+    settings: AuthSettings;
   };
+  /**
+   * The key-encryption key of personal data at rest: PERSONAL_DATA_KEK (parsed; never kept as text),
+   * or — outside production only — a generated key in a file under DATA_DIR, read at start.
+   */
+  personalData: { kek: KeyEncryptionKey } | { developmentKeyFile: string };
+  /**
+   * RATE_LIMIT_PER_MINUTE: requests per client (token subject, else address) per minute; 0 = off.
+   * Default 600 with AUTH_MODE=oidc, off in development mode (every request is the same principal).
+   */
+  rateLimitPerMinute: number;
+  /** PERSISTED_OPERATIONS_FILE: JSON `{ "<sha256 hex>": "<query>" }` of the dashboard's operations. */
+  persistedOperationsFile: string | undefined;
+  /** PERSISTED_OPERATIONS_ONLY: refuse any operation not in the persisted-operations file. */
+  persistedOperationsOnly: boolean;
 }
 
 export interface ConfigProblem {
@@ -126,22 +155,25 @@ const filePath = (what: string) =>
     return value;
   });
 
-const demo = raw.transform((value, ctx) => {
-  if (value === undefined) return true;
-  switch (value.toLowerCase()) {
-    case 'on':
-    case 'true':
-    case '1':
-      return true;
-    case 'off':
-    case 'false':
-    case '0':
-      return false;
-    default:
-      ctx.addIssue({ code: 'custom', message: 'must be on or off (true/false and 1/0 are accepted too)' });
-      return z.NEVER;
-  }
-});
+const onOff = (fallback: boolean) =>
+  raw.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    switch (value.toLowerCase()) {
+      case 'on':
+      case 'true':
+      case '1':
+        return true;
+      case 'off':
+      case 'false':
+      case '0':
+        return false;
+      default:
+        ctx.addIssue({ code: 'custom', message: 'must be on or off (true/false and 1/0 are accepted too)' });
+        return z.NEVER;
+    }
+  });
+
+const demo = onOff(true);
 
 const url = raw.transform((value, ctx) => {
   if (value === undefined) return undefined;
@@ -185,6 +217,18 @@ export const TrackerEnvSchema = z.object({
   OIDC_ISSUER: url,
   OIDC_AUDIENCE: audience,
   OIDC_JWKS_URI: url,
+  // Checked by authSettingsFromEnv (@tracker/security) together with the mode.
+  OIDC_ROLES_CLAIM: raw,
+  OIDC_UNITS_CLAIM: raw,
+  OIDC_SOURCES_CLAIM: raw,
+  OIDC_CLOCK_TOLERANCE_SECONDS: raw,
+  OIDC_ALGORITHMS: raw,
+  // A secret: parsed by parseKeyEncryptionKey, never echoed, never kept as text.
+  PERSONAL_DATA_KEK: raw,
+  // Default: DEFAULT_RATE_LIMIT_PER_MINUTE with real tokens; off in development mode (one local user).
+  RATE_LIMIT_PER_MINUTE: integer(0, 1_000_000, -1),
+  PERSISTED_OPERATIONS_FILE: filePath('file'),
+  PERSISTED_OPERATIONS_ONLY: onOff(false),
   NODE_ENV: oneOf(NODE_ENVS, 'development'),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024, DEFAULT_BODY_LIMIT_BYTES),
@@ -224,15 +268,23 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   // (and still checked when other variables are bad, so the operator sees every problem at once).
   const nodeEnv = parsed.success ? parsed.data.NODE_ENV : TrackerEnvSchema.shape.NODE_ENV.safeParse(values.NODE_ENV).data;
   const authMode = authModeOf(values.AUTH_MODE, nodeEnv, problems);
+  const authSettings = authMode === undefined ? undefined : authSettingsOf(values, authMode, nodeEnv, problems);
+  const production = nodeEnv === 'production';
+  const kek = keyEncryptionKeyOf(values.PERSONAL_DATA_KEK, production, problems);
 
-  if (!parsed.success || problems.length > 0 || authMode === undefined) {
+  if (parsed.success && parsed.data.PERSISTED_OPERATIONS_ONLY && parsed.data.PERSISTED_OPERATIONS_FILE === undefined) {
+    problems.push({ variable: 'PERSISTED_OPERATIONS_ONLY', message: 'needs PERSISTED_OPERATIONS_FILE: the operations that may run' });
+  }
+
+  if (!parsed.success || problems.length > 0 || authMode === undefined || authSettings === undefined) {
     throw new ConfigError(sortProblems(problems));
   }
   const v = parsed.data;
+  const dataDir = path.resolve(cwd, v.DATA_DIR ?? './data');
   return {
     port: v.PORT,
     host: v.HOST,
-    dataDir: path.resolve(cwd, v.DATA_DIR ?? './data'),
+    dataDir,
     unitsFile: v.UNITS_FILE === undefined ? undefined : path.resolve(cwd, v.UNITS_FILE),
     policiesFile: v.POLICIES_FILE === undefined ? undefined : path.resolve(cwd, v.POLICIES_FILE),
     demo: v.DEMO,
@@ -241,8 +293,51 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     logLevel: v.LOG_LEVEL ?? 'info',
     bodyLimitBytes: v.BODY_LIMIT_BYTES,
     maxEventsPerRequest: v.MAX_EVENTS_PER_REQUEST,
-    auth: { mode: authMode, oidcIssuer: v.OIDC_ISSUER, oidcAudience: v.OIDC_AUDIENCE, oidcJwksUri: v.OIDC_JWKS_URI },
+    auth: { mode: authMode, oidcIssuer: v.OIDC_ISSUER, oidcAudience: v.OIDC_AUDIENCE, oidcJwksUri: v.OIDC_JWKS_URI, settings: authSettings },
+    personalData: kek === undefined ? { developmentKeyFile: path.join(dataDir, DEVELOPMENT_KEK_FILE) } : { kek },
+    rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE >= 0 ? v.RATE_LIMIT_PER_MINUTE : authMode === 'development' ? 0 : DEFAULT_RATE_LIMIT_PER_MINUTE,
+    persistedOperationsFile: v.PERSISTED_OPERATIONS_FILE === undefined ? undefined : path.resolve(cwd, v.PERSISTED_OPERATIONS_FILE),
+    persistedOperationsOnly: v.PERSISTED_OPERATIONS_ONLY,
   };
+}
+
+/** The authenticator's settings; its problems join the others (a variable already reported is not repeated). */
+function authSettingsOf(
+  values: Record<string, string | undefined>,
+  mode: AuthMode,
+  nodeEnv: string | undefined,
+  problems: ConfigProblem[],
+): AuthSettings | undefined {
+  try {
+    return authSettingsFromEnv({ ...values, AUTH_MODE: mode, NODE_ENV: nodeEnv });
+  } catch (error) {
+    if (!(error instanceof AuthConfigurationError)) throw error;
+    for (const p of error.problems) if (!problems.some((q) => q.variable === p.variable)) problems.push({ variable: p.variable, message: p.message });
+    return undefined;
+  }
+}
+
+/**
+ * PERSONAL_DATA_KEK parsed, undefined when unset outside production (a development key file is used),
+ * a problem when unset in production or malformed. The value is never echoed.
+ */
+function keyEncryptionKeyOf(value: string | undefined, production: boolean, problems: ConfigProblem[]): KeyEncryptionKey | undefined {
+  if (value === undefined) {
+    if (production) {
+      problems.push({
+        variable: 'PERSONAL_DATA_KEK',
+        message: 'is required with NODE_ENV=production: 32 random bytes in base64 from a secret store (`openssl rand -base64 32`)',
+      });
+    }
+    return undefined;
+  }
+  try {
+    return parseKeyEncryptionKey(value);
+  } catch (error) {
+    if (!(error instanceof KeyEncryptionKeyError)) throw error;
+    problems.push({ variable: 'PERSONAL_DATA_KEK', message: error.message.slice(error.variable.length + 1) });
+    return undefined;
+  }
 }
 
 function authModeOf(value: string | undefined, nodeEnv: string | undefined, problems: ConfigProblem[]): AuthMode | undefined {
@@ -256,10 +351,7 @@ function authModeOf(value: string | undefined, nodeEnv: string | undefined, prob
     return undefined;
   }
   const mode = value.toLowerCase();
-  if (mode === 'oidc') {
-    problems.push({ variable: 'AUTH_MODE', message: 'oidc is not supported by this version yet; the only accepted value is development' });
-    return undefined;
-  }
+  if (mode === 'oidc') return 'oidc';
   if (mode !== 'development') {
     problems.push({ variable: 'AUTH_MODE', message: `must be one of: ${AUTH_MODES.join(', ')}` });
     return undefined;

@@ -1,8 +1,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateKeyEncryptionKey } from '@tracker/security';
 import { ConfigError, loadConfig, type ConfigProblem } from './config.ts';
 
 const cwd = '/srv/tracker';
+/** A production environment that is complete apart from what a test leaves out or spoils. */
+const KEK = generateKeyEncryptionKey();
 
 function problemsOf(env: NodeJS.ProcessEnv): ConfigProblem[] {
   try {
@@ -37,7 +40,11 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       bodyLimitBytes: 1048576,
       maxEventsPerRequest: 1000,
-      auth: { mode: 'development', oidcIssuer: undefined, oidcAudience: undefined, oidcJwksUri: undefined },
+      auth: { mode: 'development', oidcIssuer: undefined, oidcAudience: undefined, oidcJwksUri: undefined, settings: { mode: 'development' } },
+      personalData: { developmentKeyFile: path.resolve(cwd, 'data', 'personal-data-kek.development') },
+      rateLimitPerMinute: 0,
+      persistedOperationsFile: undefined,
+      persistedOperationsOnly: false,
     });
   });
 
@@ -72,6 +79,10 @@ describe('loadConfig accepts good values', () => {
         LOG_LEVEL: 'WARN',
         BODY_LIMIT_BYTES: '2097152',
         MAX_EVENTS_PER_REQUEST: '50',
+        PERSONAL_DATA_KEK: KEK,
+        RATE_LIMIT_PER_MINUTE: '0',
+        PERSISTED_OPERATIONS_FILE: 'conf/operations.json',
+        PERSISTED_OPERATIONS_ONLY: 'on',
       },
       { cwd },
     );
@@ -92,8 +103,37 @@ describe('loadConfig accepts good values', () => {
         oidcIssuer: 'https://login.example.dk/realms/kommune',
         oidcAudience: 'transition-tracker',
         oidcJwksUri: 'https://login.example.dk/realms/kommune/certs',
+        settings: { mode: 'development' },
       },
+      personalData: { kek: { id: expect.stringMatching(/^[0-9a-f]{16}$/), key: expect.anything() } },
+      rateLimitPerMinute: 0,
+      persistedOperationsFile: '/srv/tracker/conf/operations.json',
+      persistedOperationsOnly: true,
     });
+  });
+
+  it('reads the OIDC settings with AUTH_MODE=oidc, and keeps the KEK only as a key object', () => {
+    const config = loadConfig(
+      {
+        NODE_ENV: 'production',
+        AUTH_MODE: 'oidc',
+        OIDC_ISSUER: 'https://login.example.dk/realms/kommune',
+        OIDC_AUDIENCE: 'transition-tracker',
+        OIDC_ROLES_CLAIM: 'realm_access.roles',
+        OIDC_CLOCK_TOLERANCE_SECONDS: '30',
+        PERSONAL_DATA_KEK: KEK,
+      },
+      { cwd },
+    );
+    expect(config.auth.settings).toMatchObject({
+      mode: 'oidc',
+      issuer: 'https://login.example.dk/realms/kommune',
+      audience: 'transition-tracker',
+      claims: { roles: 'realm_access.roles', units: 'units', sources: 'sources' },
+      clockToleranceSeconds: 30,
+    });
+    expect(JSON.stringify(config)).not.toContain(KEK);
+    expect(config.rateLimitPerMinute).toBe(600);
   });
 
   it.each([
@@ -137,8 +177,13 @@ describe('loadConfig refuses bad values with the variable and the reason', () =>
     ['DEMO_CITIZENS', '200001', 'must be a whole number from 0 to 200000'],
     ['DEMO_CITIZENS', 'many', 'must be a whole number from 0 to 200000'],
     ['DEMO_CITIZENS', '-5', 'must be a whole number from 0 to 200000'],
-    ['AUTH_MODE', 'none', 'must be one of: development'],
-    ['AUTH_MODE', 'oidc', 'oidc is not supported by this version yet'],
+    ['AUTH_MODE', 'none', 'must be one of: oidc, development'],
+    ['OIDC_CLOCK_TOLERANCE_SECONDS', 'soon', 'must be a whole number of seconds'],
+    ['PERSONAL_DATA_KEK', 'not-a-key', 'must decode to exactly 32 bytes'],
+    ['PERSONAL_DATA_KEK', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'is a placeholder'],
+    ['PERSISTED_OPERATIONS_ONLY', 'maybe', 'must be on or off'],
+    ['PERSISTED_OPERATIONS_ONLY', 'on', 'needs PERSISTED_OPERATIONS_FILE'],
+    ['RATE_LIMIT_PER_MINUTE', 'lots', 'must be a whole number from 0 to 1000000'],
     ['OIDC_ISSUER', 'login.example.dk', 'must be an absolute http(s) URL'],
     ['OIDC_ISSUER', 'ftp://login.example.dk', 'must be an absolute http(s) URL'],
     ['OIDC_ISSUER', 'https://admin:hunter2@login.example.dk', 'must not contain credentials'],
@@ -153,7 +198,9 @@ describe('loadConfig refuses bad values with the variable and the reason', () =>
     ['MAX_EVENTS_PER_REQUEST', '0', 'must be a whole number from 1 to 100000'],
     ['MAX_EVENTS_PER_REQUEST', 'lots', 'must be a whole number from 1 to 100000'],
   ])('%s=%j', (variable, value, reason) => {
-    const error = errorOf({ [variable]: value });
+    // The OIDC claim settings are read in oidc mode only.
+    const base = variable.startsWith('OIDC_CLOCK') ? { AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.example.dk', OIDC_AUDIENCE: 'tracker' } : {};
+    const error = errorOf({ ...base, [variable]: value });
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]!.variable).toBe(variable);
     expect(error.problems[0]!.message).toContain(reason);
@@ -165,13 +212,28 @@ describe('loadConfig refuses bad values with the variable and the reason', () =>
   });
 
   it('refuses development authentication in production', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', AUTH_MODE: 'development' });
+    const problems = problemsOf({ NODE_ENV: 'production', AUTH_MODE: 'development', PERSONAL_DATA_KEK: KEK });
     expect(problems).toEqual([{ variable: 'AUTH_MODE', message: expect.stringContaining('development is refused when NODE_ENV=production') }]);
   });
 
   it('refuses production without AUTH_MODE rather than defaulting to development', () => {
-    const problems = problemsOf({ NODE_ENV: 'PRODUCTION' });
+    const problems = problemsOf({ NODE_ENV: 'PRODUCTION', PERSONAL_DATA_KEK: KEK });
     expect(problems).toEqual([{ variable: 'AUTH_MODE', message: expect.stringContaining('must be set when NODE_ENV=production') }]);
+  });
+
+  it('oidc needs the issuer and the audience', () => {
+    expect(problemsOf({ AUTH_MODE: 'oidc' })).toEqual([
+      { variable: 'OIDC_ISSUER', message: 'is required with AUTH_MODE=oidc' },
+      { variable: 'OIDC_AUDIENCE', message: 'is required with AUTH_MODE=oidc' },
+    ]);
+    expect(problemsOf({ AUTH_MODE: 'oidc', OIDC_ISSUER: 'http://idp.example.dk', OIDC_AUDIENCE: 'tracker' })).toEqual([
+      { variable: 'OIDC_ISSUER', message: expect.stringContaining('must use https') },
+    ]);
+  });
+
+  it('production needs PERSONAL_DATA_KEK: the development key file is refused there', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.example.dk', OIDC_AUDIENCE: 'tracker' });
+    expect(problems).toEqual([{ variable: 'PERSONAL_DATA_KEK', message: expect.stringContaining('is required with NODE_ENV=production') }]);
   });
 
   it('lists every bad variable at once, in a stable order, without echoing any value', () => {
@@ -184,14 +246,14 @@ describe('loadConfig refuses bad values with the variable and the reason', () =>
       NODE_ENV: 'production',
       AUTH_MODE: 'development',
     });
-    expect(error.problems.map((p) => p.variable)).toEqual(['PORT', 'DEMO', 'AUTH_MODE', 'OIDC_ISSUER', 'MAX_EVENTS_PER_REQUEST']);
+    expect(error.problems.map((p) => p.variable)).toEqual(['PORT', 'DEMO', 'AUTH_MODE', 'OIDC_ISSUER', 'PERSONAL_DATA_KEK', 'MAX_EVENTS_PER_REQUEST']);
     expect(error.name).toBe('ConfigError');
-    expect(error.message.split('\n')).toHaveLength(6);
+    expect(error.message.split('\n')).toHaveLength(7);
     for (const value of [secret, 's3cr3t', 'eighty', 'sometimes']) expect(error.message).not.toContain(value);
   });
 
   it('still checks AUTH_MODE when NODE_ENV itself is bad', () => {
-    const problems = problemsOf({ NODE_ENV: 'prod', AUTH_MODE: 'kerberos' });
+    const problems = problemsOf({ NODE_ENV: 'prod', AUTH_MODE: 'kerberos', PERSONAL_DATA_KEK: KEK });
     expect(problems.map((p) => p.variable)).toEqual(['AUTH_MODE', 'NODE_ENV']);
   });
 });

@@ -43,6 +43,11 @@ export const REDACTED_KEYS = [
   'secret',
   'clientSecret',
   'apiKey',
+  // the key-encryption key of personal data (docs/security.md §7), however it is named
+  'kek',
+  'personalDataKek',
+  'PERSONAL_DATA_KEK',
+  'personalData',
 ] as const;
 
 /** Deepest level (0 = top) at which REDACTED_KEYS are redacted: e.g. `body.events.0.data.personal` is level 4. */

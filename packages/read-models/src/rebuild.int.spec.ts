@@ -12,6 +12,7 @@ import { Random, deliverLate, generateCitizens } from '@tracker/generator';
 import { Projector } from './projector.ts';
 import { SqliteReadModel } from './sqlite/sqliteReadModel.ts';
 import type { ReadModelQueries, TimelineEntry } from './queries.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const DAY = 86_400_000;
 const units = loadUnitsFile(DEMO_UNITS_FILE);
@@ -42,14 +43,14 @@ async function close(...all: Projected[]) {
 async function answers(queries: ReadModelQueries, citizenIds: string[], instants: number[], timelineOrder: (t: TimelineEntry[]) => TimelineEntry[] = (t) => t) {
   const out: unknown[] = [];
   for (const asOf of instants) {
-    out.push(await queries.handovers({ asOf }, { first: 10_000, offset: 0 }));
-    out.push(await queries.handovers({ asOf, overdue: true }, { first: 10_000, offset: 0 }));
+    out.push(await queries.handovers({ asOf }, { first: 10_000, offset: 0 }, ALL_UNITS));
+    out.push(await queries.handovers({ asOf, overdue: true }, { first: 10_000, offset: 0 }, ALL_UNITS));
     for (const id of citizenIds) {
       out.push(
-        await queries.citizen(id, asOf),
-        timelineOrder(await queries.timeline(id, asOf)),
-        await queries.responsibilities(id, asOf),
-        await queries.citizenHandovers(id, asOf),
+        await queries.citizen(id, asOf, ALL_UNITS),
+        timelineOrder(await queries.timeline(id, asOf, ALL_UNITS)),
+        await queries.responsibilities(id, asOf, ALL_UNITS),
+        await queries.citizenHandovers(id, asOf, ALL_UNITS),
       );
     }
   }

@@ -1,6 +1,7 @@
 /**
  * The demo kommune: generated histories loaded into an empty data folder on first start, so a
  * coordinator opening the product sees realistic timelines. Deterministic (fixed seed), ending now.
+ * `store` is the encrypting store (tracker.ts): the generated names are stored encrypted like any others.
  */
 import type { Clock, TransitionEvent, UnitDirectory } from '@tracker/domain';
 import type { EventStore } from '@tracker/event-store';

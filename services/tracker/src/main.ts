@@ -5,6 +5,8 @@
  */
 import { ConfigError, createLogger, loadConfig } from '@tracker/platform';
 import { ConfigFileError } from '@tracker/domain';
+import { PersistedOperationsFileError } from '@tracker/api';
+import { KeyEncryptionKeyError, KeyEncryptionKeyMismatchError } from '@tracker/security';
 import { startTracker } from './tracker.ts';
 
 async function main(): Promise<void> {
@@ -23,14 +25,26 @@ async function main(): Promise<void> {
   try {
     tracker = await startTracker({ config, logger });
   } catch (error) {
-    if (error instanceof ConfigFileError) {
+    // Configuration the process cannot run with: the message names the file or variable, never a secret.
+    if (
+      error instanceof ConfigFileError ||
+      error instanceof PersistedOperationsFileError ||
+      error instanceof KeyEncryptionKeyError ||
+      error instanceof KeyEncryptionKeyMismatchError
+    ) {
       console.error(error.message);
       process.exit(2);
     }
     logger.fatal({ err: error }, 'the tracker could not start');
     process.exit(1);
   }
-  console.log(`\nTransition tracker is ready.\n  GraphQL:   ${tracker.url}/graphql${config.nodeEnv === 'production' ? '' : '  (open it in a browser for GraphiQL)'}\n  Ingestion: POST ${tracker.url}/v1/events\n  Readiness: ${tracker.url}/readyz\n`);
+  const access =
+    config.auth.mode === 'development'
+      ? 'development mode: every request acts as an administrator, no login (AUTH_MODE=development)'
+      : `bearer tokens from ${config.auth.oidcIssuer ?? 'the configured issuer'}`;
+  console.log(
+    `\nTransition tracker is ready.\n  GraphQL:   ${tracker.url}/graphql${config.nodeEnv === 'production' ? '' : '  (open it in a browser for GraphiQL)'}\n  Ingestion: POST ${tracker.url}/v1/events\n  Readiness: ${tracker.url}/readyz\n  Access:    ${access}\n`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

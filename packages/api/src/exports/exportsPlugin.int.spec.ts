@@ -14,7 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_UNITS_FILE, ManualClock, loadUnitsFile, type EventData, type EventType, type StoredEvent } from '@tracker/domain';
 import { SqliteReadModel, SqliteTransitionExports, type ExportStats, type ExportStream, type TransitionExports } from '@tracker/read-models';
 import { createLogger } from '@tracker/platform';
+import { createAuthenticator, SqliteAccessLog } from '@tracker/security';
+import { authPlugin } from '../auth/authPlugin.ts';
 import { EXPORT_PATHS, exportsPlugin } from './exportsPlugin.ts';
+
+/** Every test here acts, explicitly, as the development administrator (exports are administrators' only). */
+const developmentAuth = { authenticator: createAuthenticator({ mode: 'development' }) };
 
 const DAY = 86_400_000;
 const units = loadUnitsFile(DEMO_UNITS_FILE);
@@ -64,7 +69,10 @@ function observed(inner: TransitionExports) {
       }
     })();
   };
-  return { exports: { xes: (f) => wrap(inner.xes(f)), ocel: (f) => wrap(inner.ocel(f)) } satisfies TransitionExports, ended };
+  return {
+    exports: { xes: (f, scope) => wrap(inner.xes(f, scope)), ocel: (f, scope) => wrap(inner.ocel(f, scope)), citizenIds: (f, scope) => inner.citizenIds(f, scope) } satisfies TransitionExports,
+    ended,
+  };
 }
 
 describe('export endpoints', () => {
@@ -72,6 +80,7 @@ describe('export endpoints', () => {
   let model: SqliteReadModel;
   let exports: SqliteTransitionExports;
   let app: FastifyInstance;
+  let accessLog: SqliteAccessLog;
   const logs: string[] = [];
   const clock = new ManualClock(NOW);
   const CITIZENS = 3_000;
@@ -90,12 +99,15 @@ describe('export endpoints', () => {
     });
     const logger: FastifyBaseLogger = createLogger({ destination, level: 'debug' });
     app = Fastify({ loggerInstance: logger });
-    await app.register(exportsPlugin, { exports, units, clock });
+    accessLog = new SqliteAccessLog({ file: join(dir, 'access-log.sqlite'), clock });
+    await app.register(authPlugin, developmentAuth);
+    await app.register(exportsPlugin, { exports, units, clock, accessLog });
     await app.ready();
   });
   afterAll(async () => {
     await app?.close();
     model?.close();
+    await accessLog?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -187,7 +199,8 @@ describe('export endpoints over a real socket', () => {
     inner = new SqliteTransitionExports(model, { units });
     watch = observed(inner);
     app = Fastify({ forceCloseConnections: true });
-    await app.register(exportsPlugin, { exports: watch.exports, units, clock: new ManualClock(NOW), maxConcurrentExports: 1 });
+    await app.register(authPlugin, developmentAuth);
+    await app.register(exportsPlugin, { exports: watch.exports, units, clock: new ManualClock(NOW), maxConcurrentExports: 1, accessLog: new SqliteAccessLog({ file: ':memory:' }) });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {

@@ -8,12 +8,20 @@
  *
  * One encapsulated plugin (NOT wrapped with fastify-plugin): its error handler stays in its scope.
  * Bad query parameters are answered 400 naming the parameter, never echoing its value.
+ *
+ * Security (docs/security.md): exports are bulk citizen-level data, for administrators only
+ * (`export.data`, checked against `request.principal` from authPlugin; no principal is refused). The
+ * export is read within the grant's data scope, and every citizen it holds is appended to the access
+ * log — all of them, durably, before the first byte is sent; the export then holds exactly those.
  */
 import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Instant, MunicipalityCode, type Clock } from '@tracker/domain';
 import type { ExportFilter, ExportStats, ExportStream, TransitionExports } from '@tracker/read-models';
+import { AuthenticationError, authorize, isSecurityError, type AccessLog } from '@tracker/security';
+import { sendSecurityRefusal } from '../auth/authPlugin.ts';
+import { MAX_PURPOSE_LENGTH, PURPOSE_HEADER, purposeOf } from '../graphql/authorization.ts';
 
 export const EXPORT_PATHS = { xes: '/v1/exports/xes', ocel: '/v1/exports/ocel' } as const;
 export type ExportFormat = keyof typeof EXPORT_PATHS;
@@ -26,6 +34,8 @@ export interface ExportsPluginOptions {
   clock: Clock;
   /** Exports running at once (default 2); more are answered 503 with Retry-After. */
   maxConcurrentExports?: number;
+  /** Every exported citizen is recorded here before the export is sent. */
+  accessLog: AccessLog;
 }
 
 export interface ExportQueryError {
@@ -127,8 +137,10 @@ const errorsSchema = {
 export const exportsPlugin: FastifyPluginAsync<ExportsPluginOptions> = async (app, options) => {
   const { exports, units, clock } = options;
   const maxConcurrent = options.maxConcurrentExports ?? 2;
-  if (!exports || typeof exports.xes !== 'function') throw new TypeError('exportsPlugin: options.exports is required');
+  if (!exports || typeof exports.xes !== 'function' || typeof exports.citizenIds !== 'function') throw new TypeError('exportsPlugin: options.exports is required');
   if (!units || typeof units.isKnownUnit !== 'function') throw new TypeError('exportsPlugin: options.units is required');
+  const { accessLog } = options;
+  if (!accessLog || typeof accessLog.recordAll !== 'function') throw new TypeError('exportsPlugin: options.accessLog is required');
   if (!Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1) throw new TypeError('exportsPlugin: options.maxConcurrentExports must be a positive integer');
   let running = 0;
   const streaming = new Set<Readable>();
@@ -149,7 +161,22 @@ export const exportsPlugin: FastifyPluginAsync<ExportsPluginOptions> = async (ap
       // HEAD would run the whole export only to throw the body away.
       { exposeHeadRoute: false, schema: { response: { 400: errorsSchema, 503: errorsSchema, 500: errorsSchema } } },
       async (request, reply) => {
+        let grant;
+        try {
+          if (!request.principal) throw new AuthenticationError('missing_token');
+          grant = authorize(request.principal, 'export.data');
+        } catch (error) {
+          if (!isSecurityError(error)) throw error;
+          request.log.info({ format, reason: error.reason, security: true }, 'export refused');
+          return sendSecurityRefusal(reply, error, false);
+        }
         const checked = exportFilterOf(request.query, units, clock.now().getTime());
+        const purpose = purposeOf(request);
+        if (purpose === undefined) {
+          const message = `must be one header of at most ${MAX_PURPOSE_LENGTH} characters, without a CPR number`;
+          if (checked.ok) return reply.code(400).send({ error: 'invalid query', errors: [{ parameter: PURPOSE_HEADER, message }] } satisfies ExportErrorResponse);
+          checked.errors.push({ parameter: PURPOSE_HEADER, message });
+        }
         if (!checked.ok) {
           request.log.info({ format, problems: checked.errors.length }, 'export refused');
           const answer: ExportErrorResponse = { error: 'invalid query', errors: checked.errors };
@@ -159,7 +186,14 @@ export const exportsPlugin: FastifyPluginAsync<ExportsPluginOptions> = async (ap
           return reply.code(503).header('retry-after', '30').send({ error: 'too many exports are running; try again later' });
         }
 
-        const stream = format === 'xes' ? exports.xes(checked.filter) : exports.ocel(checked.filter);
+        // Who is in it, logged before anything of it is sent; then exactly those are exported.
+        const citizenIds = exports.citizenIds(checked.filter, grant.scope);
+        const principal = request.principal!;
+        await accessLog.recordAll(
+          citizenIds.map((citizenId) => ({ actor: principal.subject, actorRole: grant.role, citizenId, operation: grant.operation, purpose })),
+        );
+        const filter: ExportFilter = { ...checked.filter, citizenIds };
+        const stream = format === 'xes' ? exports.xes(filter, grant.scope) : exports.ocel(filter, grant.scope);
         // The first chunk is read before answering, so a failure to open the snapshot is a 500, not a cut-off 200.
         const first = stream.next();
         running++;

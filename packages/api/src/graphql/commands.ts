@@ -7,15 +7,24 @@
  * 2. run the command through the citizen decider (`handleCitizenCommand`): refused → COMMAND_REFUSED;
  * 3. answer the recorded events, and the citizen read after the read models reached the last event's
  *    position (read-your-writes).
+ *
+ * Authorisation (docs/security.md §6): a coordinator commands only for a citizen in their scope (or one
+ * no unit is involved with yet: a new citizen), and only as one of their units — the unit a case is
+ * opened or closed in, the sending unit of a handover initiation or cancellation, the receiving unit
+ * of an acceptance, rejection or completion, the unit receiving or answering a contact. Both are
+ * decided from the citizen's own stream. The command is recorded in the access log (it discloses the
+ * citizen in its payload) before the answer.
  */
 import { createGraphQLError } from 'graphql-yoga';
 import type { CitizenCommand, EventType, StoredEvent } from '@tracker/domain';
 import { eventDataSchemas } from '@tracker/domain';
-import { handleCitizenCommand } from '@tracker/event-store';
-import type { TimelineEntry } from '@tracker/read-models';
+import { CitizenStateCache, handleCitizenCommand } from '@tracker/event-store';
+import type { DataScope, TimelineEntry } from '@tracker/read-models';
 import { primaryUnitOf, summarize } from '@tracker/read-models';
+import { assertActsForUnit, AuthorizationError, citizenInScope, involvedUnitsOf, PersonalDataErasedError, type Principal } from '@tracker/security';
 import { citizenIdArgument } from './arguments.ts';
-import { badUserInput, commandError, type InputProblem } from './errors.ts';
+import { asGraphqlError, disclose, grantOf, type TrackerContext } from './authorization.ts';
+import { badField, badUserInput, commandError, type InputProblem } from './errors.ts';
 import type { CitizenParent, GraphqlDependencies } from './resolvers.ts';
 
 /** mutation field → command and the event it records. */
@@ -51,6 +60,65 @@ export interface CommandPayload {
   citizenId: string;
   /** Global position of the last recorded event: the read models must reach it before the citizen is read. */
   position: number;
+  /** The commander's data scope: the payload's citizen is read within it. */
+  scope: DataScope;
+}
+
+/** Where a unit is named in the citizen's stream: by a case, a handover, a contact. */
+function unitsNamedInStream(stream: readonly StoredEvent[]) {
+  const caseUnit = new Map<string, string>();
+  const handover = new Map<string, { from: string; to: string }>();
+  const contactUnit = new Map<string, string>();
+  for (const event of stream) {
+    if (event.type === 'CaseOpened' && !caseUnit.has(event.data.caseId)) caseUnit.set(event.data.caseId, event.data.unitId);
+    if (event.type === 'HandoverInitiated' && !handover.has(event.data.handoverId)) {
+      handover.set(event.data.handoverId, { from: event.data.fromUnitId, to: event.data.toUnitId });
+    }
+    if (event.type === 'ContactReceived' && !contactUnit.has(event.data.contactId)) contactUnit.set(event.data.contactId, event.data.unitId);
+  }
+  return { caseUnit, handover, contactUnit };
+}
+
+/** The unit a command is given as, or undefined when it acts for no unit (or names one the stream does not know: the decider refuses that). */
+export function actingUnitOf(name: MutationName, data: Record<string, unknown>, stream: readonly StoredEvent[]): string | undefined {
+  const str = (key: string) => (typeof data[key] === 'string' ? (data[key] as string) : undefined);
+  const named = unitsNamedInStream(stream);
+  switch (name) {
+    case 'openCase':
+    case 'receiveContact':
+      return str('unitId');
+    case 'initiateHandover':
+      return str('fromUnitId');
+    case 'closeCase':
+      return named.caseUnit.get(str('caseId') ?? '');
+    case 'cancelHandover':
+      return named.handover.get(str('handoverId') ?? '')?.from;
+    case 'acceptHandover':
+    case 'rejectHandover':
+    case 'completeHandover':
+      return named.handover.get(str('handoverId') ?? '')?.to;
+    case 'answerContact':
+      return named.contactUnit.get(str('contactId') ?? '');
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A coordinator's command must concern a citizen of theirs (or one no unit is involved with yet) and
+ * act as one of their units. Administrators command for anyone. Throws the refusal as a GraphQL error.
+ */
+async function assertMayCommand(name: MutationName, principal: Principal, scope: DataScope, citizenId: string, data: Record<string, unknown>, deps: GraphqlDependencies): Promise<void> {
+  if (scope.allUnits) return;
+  const stream = await deps.store.readStream(citizenId);
+  const involved = involvedUnitsOf(stream);
+  try {
+    if (involved.size > 0 && !citizenInScope(scope, involved)) throw new AuthorizationError('out_of_scope');
+    const unitId = actingUnitOf(name, data, stream);
+    if (unitId !== undefined) assertActsForUnit(principal, unitId);
+  } catch (error) {
+    throw asGraphqlError(error);
+  }
 }
 
 const withoutNulls = (input: Record<string, unknown>): Record<string, unknown> =>
@@ -90,28 +158,34 @@ export function toTimelineEntry(event: StoredEvent, deps: Pick<GraphqlDependenci
 /** `openCase` → `OpenCasePayload`. */
 export const payloadTypeName = (name: MutationName): string => `${name[0]!.toUpperCase()}${name.slice(1)}Payload`;
 
-function commandResolver(name: MutationName, deps: GraphqlDependencies) {
+function commandResolver(name: MutationName, deps: GraphqlDependencies, states: CitizenStateCache) {
   const { command, event } = COMMANDS[name];
   const __typename = payloadTypeName(name);
-  return async (_: unknown, args: CommandArgs): Promise<CommandPayload> => {
+  return async (_: unknown, args: CommandArgs, context: TrackerContext): Promise<CommandPayload> => {
+    const grant = grantOf(context, 'mutation.command');
     const citizenId = citizenIdArgument(args.citizenId, 'citizenId');
     const data = commandData(event, args.input, deps);
+    await assertMayCommand(name, context.principal!, grant.scope, citizenId, data, deps);
     let recorded: StoredEvent[];
     try {
       recorded = await handleCitizenCommand(
-        { store: deps.store, clock: deps.clock },
+        { store: deps.store, clock: deps.clock, states },
         citizenId,
         { type: command, data } as CitizenCommand,
         args.occurredAt ? { occurredAt: args.occurredAt } : {},
       );
     } catch (error) {
+      // The citizen's key was erased: no new personal data is taken for them.
+      if (error instanceof PersonalDataErasedError) throw badField('input.personal', "the citizen's personal data was erased; send the command without it");
       commandError(error);
     }
+    await disclose(deps.accessLog, context, grant, [citizenId]);
     return {
       __typename,
       events: recorded.map((e) => toTimelineEntry(e, deps)),
       citizenId,
       position: recorded.reduce((max, e) => Math.max(max, e.globalPosition), 0),
+      scope: grant.scope,
     };
   };
 }
@@ -119,9 +193,11 @@ function commandResolver(name: MutationName, deps: GraphqlDependencies) {
 /** `Mutation`, the `CommandPayload` interface and each payload type. */
 export function commandResolvers(deps: GraphqlDependencies) {
   const names = Object.keys(COMMANDS) as MutationName[];
+  // Recently commanded citizens' folded state: a command then reads only the events since.
+  const states = new CitizenStateCache();
   const citizen = (payload: CommandPayload) => payloadCitizen(payload, deps);
   return {
-    Mutation: Object.fromEntries(names.map((name) => [name, commandResolver(name, deps)])),
+    Mutation: Object.fromEntries(names.map((name) => [name, commandResolver(name, deps, states)])),
     CommandPayload: { __resolveType: (payload: CommandPayload) => payload.__typename },
     ...Object.fromEntries(names.map((name) => [payloadTypeName(name), { citizen }])),
   };
@@ -140,6 +216,6 @@ async function payloadCitizen(payload: CommandPayload, deps: GraphqlDependencies
     }
   }
   const asOf = deps.clock.now().getTime();
-  const view = await deps.queries.citizen(payload.citizenId, asOf);
-  return view ? { ...view, asOf } : null;
+  const view = await deps.queries.citizen(payload.citizenId, asOf, payload.scope);
+  return view ? { ...view, asOf, scope: payload.scope } : null;
 }

@@ -8,6 +8,10 @@
  * holding memory without bound or slowing the others down (the store subscription never waits for a
  * client).
  *
+ * Where the events come from is a `LiveEventFeed`: by default one catch-up subscription to the local
+ * store (embedded mode); in distributed mode a feed from Kafka (`transitions.events.v1`), so that every
+ * API replica streams every event, whichever process stored it.
+ *
  * Why not yoga's `createPubSub`: it queues every event for every subscriber (filters apply after the
  * queue), its repeaters share one buffer object when given one, and without one a repeater throws
  * inside the publisher once 1024 values are pending, which here would stop the store subscription for
@@ -15,9 +19,32 @@
  */
 import { createGraphQLError, FixedBuffer, Repeater } from 'graphql-yoga';
 import type { StoredEvent } from '@tracker/domain';
-import type { EventStore, Subscription } from '@tracker/event-store';
+import type { EventStore } from '@tracker/event-store';
 
 export type EventFilter = (event: StoredEvent) => boolean;
+
+/** Events stored from now on, in batches, from wherever they are stored. */
+export interface LiveEventFeed {
+  /** Starts handing events stored from now on to `deliver` (which never throws); resolves once in place. */
+  start(deliver: (events: readonly StoredEvent[]) => void): Promise<void>;
+  /** Stops delivery; resolves when `deliver` is no longer called. */
+  stop(): Promise<void>;
+}
+
+/** The embedded feed: one catch-up subscription to the store, from its head. */
+export function storeLiveEvents(store: EventStore): LiveEventFeed {
+  let stop: (() => Promise<void>) | undefined;
+  return {
+    async start(deliver) {
+      const head = await store.headPosition();
+      const subscription = store.subscribeToAll({ after: head }, (events) => deliver(events));
+      stop = () => subscription.stop();
+    },
+    async stop() {
+      await stop?.();
+    },
+  };
+}
 
 export interface EventHubOptions {
   /** Most events buffered for one subscriber before its stream is ended. */
@@ -27,7 +54,7 @@ export interface EventHubOptions {
 export class EventHub {
   readonly #listeners = new Set<(event: StoredEvent) => void>();
   readonly #maxQueued: number;
-  #subscription: Subscription | undefined;
+  #feed: LiveEventFeed | undefined;
   #closing: (() => void) | undefined;
   readonly #closed: Promise<void>;
 
@@ -36,11 +63,15 @@ export class EventHub {
     this.#closed = new Promise((resolve) => (this.#closing = resolve));
   }
 
-  /** Subscribes to the store from its head; resolves once the subscription is in place. */
-  async start(store: EventStore): Promise<void> {
-    if (this.#subscription) return;
-    const head = await store.headPosition();
-    this.#subscription = store.subscribeToAll({ after: head }, (events) => this.publish(events));
+  /**
+   * Starts the feed (a store: subscribes to it from its head); resolves once it is in place. The hub
+   * stops the feed when it closes.
+   */
+  async start(source: EventStore | LiveEventFeed): Promise<void> {
+    if (this.#feed) return;
+    const feed = 'subscribeToAll' in source ? storeLiveEvents(source) : source;
+    this.#feed = feed;
+    await feed.start((events) => this.publish(events));
   }
 
   /** Hands stored events to every subscriber whose filter keeps them. Never throws. */
@@ -80,11 +111,11 @@ export class EventHub {
     this.#closing?.();
   }
 
-  /** Ends every stream and stops the store subscription. */
+  /** Ends every stream and stops the feed (the store subscription). */
   async close(): Promise<void> {
     this.endStreams();
-    const subscription = this.#subscription;
-    this.#subscription = undefined;
-    await subscription?.stop();
+    const feed = this.#feed;
+    this.#feed = undefined;
+    await feed?.stop();
   }
 }

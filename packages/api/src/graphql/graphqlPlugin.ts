@@ -8,15 +8,23 @@
  * subscriptions as Server-Sent Events, yoga's default); behaviour is added as envelop plugins:
  * - error masking (errors.ts): expected errors carry a code, anything else is "Unexpected error.";
  * - value-free input errors (inputErrorsPlugin.ts): bad input names the argument, never echoes it;
- * - in production: no GraphiQL, no introspection, no "Did you mean" suggestions.
+ * - in production: no GraphiQL, no introspection, no "Did you mean" suggestions;
+ * - security (docs/security.md): every root field authorised against the policy before execution
+ *   (authorization.ts; the principal comes from authPlugin's `request.principal`), subscriptions
+ *   ended when their token expires, and token, depth, cost and alias limits (hardening.ts), plus
+ *   persisted operations when configured. Reads of citizens are appended to `accessLog` by the
+ *   resolvers before they answer.
  */
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
 import type { Clock, UnitDirectory } from '@tracker/domain';
 import type { EventStore } from '@tracker/event-store';
 import type { ReadModelQueries } from '@tracker/read-models';
+import type { AccessLog, PersonalDataProtector } from '@tracker/security';
+import { trackerContext, useAuthorization, useStreamDeadline } from './authorization.ts';
+import { useQueryLimits, usePersistedOperationMap, type GraphqlLimits, type PersistedOperations } from './hardening.ts';
 import { MASKED_ERRORS } from './errors.ts';
-import { EventHub } from './eventHub.ts';
+import { EventHub, type LiveEventFeed } from './eventHub.ts';
 import { useValueFreeInputErrors } from './inputErrorsPlugin.ts';
 import { useDisableIntrospection } from './introspectionPlugin.ts';
 import { createTrackerSchema, type GraphqlExtension } from './schema.ts';
@@ -37,6 +45,20 @@ export interface GraphqlPluginOptions {
   logger?: FastifyBaseLogger;
   /** Features' parts of the schema (gaps, deadlines …). */
   extensions?: readonly GraphqlExtension[];
+  /**
+   * Where subscriptions' live events come from; default a subscription to `store` from its head. In
+   * distributed mode, a feed from Kafka (@tracker/messaging `KafkaLiveEvents`), so every replica
+   * streams every event. The plugin starts it at registration and stops it when the server closes.
+   */
+  liveEvents?: LiveEventFeed;
+  /** Where every read of a citizen is recorded before it is answered (required: no unlogged reads). */
+  accessLog: AccessLog;
+  /** Decrypts `Citizen.personalData` and erases keys (`erasePersonalData`); without it both are unavailable. */
+  personalData?: PersonalDataProtector;
+  /** Depth, cost, alias and token limits (hardening.ts defaults). */
+  limits?: Partial<GraphqlLimits>;
+  /** The dashboard's persisted operations, and whether only they may run. */
+  persistedOperations?: PersistedOperations;
 }
 
 type ServerContext = { req: FastifyRequest; reply: FastifyReply };
@@ -57,6 +79,9 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (fa
 
   const plugins: Plugin[] = [useValueFreeInputErrors({ hideSuggestions: production })];
   if (production) plugins.push(useDisableIntrospection());
+  if (!options.accessLog || typeof options.accessLog.recordAll !== 'function') throw new TypeError('graphqlPlugin: options.accessLog is required');
+  if (options.persistedOperations) plugins.push(usePersistedOperationMap(options.persistedOperations));
+  plugins.push(...useQueryLimits(options.limits), useAuthorization() as Plugin, useStreamDeadline() as Plugin);
 
   const yoga = createYoga<ServerContext>({
     schema: createTrackerSchema({ ...options, hub, logger }, options.extensions),
@@ -69,10 +94,12 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (fa
     cors: false,
     multipart: false,
     plugins,
+    // The principal (from authPlugin), the stated purpose and, once authorised, the grants.
+    context: trackerContext,
   });
 
-  await hub.start(options.store);
-  // Open SSE streams would keep the server from closing: end them first, then the store subscription.
+  await hub.start(options.liveEvents ?? options.store);
+  // Open SSE streams would keep the server from closing: end them first, then the live feed.
   fastify.addHook('preClose', async () => hub.endStreams());
   fastify.addHook('onClose', async () => {
     await hub.close();

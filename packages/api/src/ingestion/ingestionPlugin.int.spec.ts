@@ -8,7 +8,12 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEMO_UNITS_FILE, loadUnitsFile } from '@tracker/domain';
 import { SqliteEventStore, type EventStore } from '@tracker/event-store';
 import { createLogger } from '@tracker/platform';
+import { createAuthenticator } from '@tracker/security';
+import { authPlugin } from '../auth/authPlugin.ts';
 import { ingestionPlugin, type IngestionPluginOptions } from './ingestionPlugin.ts';
+
+/** These tests are about ingestion itself: every request acts, explicitly, as the development administrator. */
+const developmentAuth = { authenticator: createAuthenticator({ mode: 'development' }) };
 
 const units = loadUnitsFile(DEMO_UNITS_FILE);
 const RECEPTION = '0751-modtagelse';
@@ -58,7 +63,8 @@ async function harness(overrides: Partial<IngestionPluginOptions> = {}): Promise
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
-  await app.register(ingestionPlugin, { store, units, bodyLimitBytes: BODY_LIMIT, maxEventsPerRequest: MAX_EVENTS, ...overrides });
+  await app.register(authPlugin, developmentAuth);
+    await app.register(ingestionPlugin, { store, units, bodyLimitBytes: BODY_LIMIT, maxEventsPerRequest: MAX_EVENTS, ...overrides });
   await app.ready();
   const post = (payload: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
     app.inject({ method: 'POST', url: '/v1/events', headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
@@ -340,6 +346,7 @@ describe('ingestionPlugin scope and faults', () => {
     } as unknown as EventStore;
     const app = Fastify({ loggerInstance: createLogger({ destination: logStream }) });
     cleanups.push(() => app.close());
+    await app.register(authPlugin, developmentAuth);
     await app.register(ingestionPlugin, { store: failing, units, bodyLimitBytes: BODY_LIMIT, maxEventsPerRequest: MAX_EVENTS });
     const res = await app.inject({ method: 'POST', url: '/v1/events', payload: { events: [caseOpened()] } });
     expect(res.statusCode).toBe(500);
@@ -350,6 +357,7 @@ describe('ingestionPlugin scope and faults', () => {
     const h = await harness();
     const app = Fastify();
     cleanups.push(() => app.close());
+    await app.register(authPlugin, developmentAuth);
     await app.register(ingestionPlugin, { store: h.store, units, bodyLimitBytes: 2048, maxEventsPerRequest: MAX_EVENTS });
     app.post('/echo-length', async (request) => ({ length: String(request.body).length }));
     const text = await app.inject({ method: 'POST', url: '/echo-length', headers: { 'content-type': 'text/plain' }, payload: 'a'.repeat(4096) });
@@ -364,6 +372,7 @@ describe('ingestionPlugin scope and faults', () => {
     const h = await harness();
     const app = Fastify();
     cleanups.push(() => app.close());
+    await app.register(authPlugin, developmentAuth);
     await expect(app.register(ingestionPlugin, { store: h.store, units, bodyLimitBytes: 0, maxEventsPerRequest: 1 }).ready()).rejects.toThrow(
       /bodyLimitBytes must be a positive integer/,
     );

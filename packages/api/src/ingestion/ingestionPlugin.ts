@@ -13,11 +13,19 @@
  *
  * Nothing a client sent is ever echoed back: an event may carry a CPR number or a name. Messages name
  * the field and the expectation only.
+ *
+ * Security (docs/security.md): only integrators and administrators may post (`ingest.events`, checked
+ * against `request.principal` from authPlugin before the body is read: 401/403 otherwise), and an
+ * integrator only events whose `source` is one of the source systems its token names (403, one error
+ * per refused event, nothing stored). `store` is expected to encrypt personal data on append
+ * (encryptingEventStore); an event with personal data for a citizen whose key was erased is refused.
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { containsCpr, validateEvent, type TransitionEvent, type ValidationContext } from '@tracker/domain';
 import type { EventStore } from '@tracker/event-store';
+import { AuthenticationError, assertAllowed, checkEventSources, isSecurityError, PersonalDataErasedError } from '@tracker/security';
+import { sendSecurityRefusal } from '../auth/authPlugin.ts';
 
 export interface IngestionPluginOptions {
   store: EventStore;
@@ -38,8 +46,11 @@ export interface IngestionError {
 }
 
 export interface IngestionErrorResponse {
-  /** `invalid events` when events were refused, `invalid request` when the body itself was. */
-  error: 'invalid events' | 'invalid request';
+  /**
+   * `invalid events` when events were refused, `invalid request` when the body itself was (both 400),
+   * `events not permitted` when the principal may not post them (403: another source system's events).
+   */
+  error: 'invalid events' | 'invalid request' | 'events not permitted';
   errors: IngestionError[];
 }
 
@@ -102,6 +113,19 @@ const responseSchemas = {
     properties: { error: { type: 'string' }, errors: { type: 'array', items: errorItemSchema } },
     additionalProperties: false,
   },
+  // The principal may not ingest at all (reason, message) or not these events (errors).
+  '4xx': {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: { type: 'string' },
+      reason: { type: 'string' },
+      message: { type: 'string' },
+      operation: { type: 'string' },
+      errors: { type: 'array', items: errorItemSchema },
+    },
+    additionalProperties: false,
+  },
   '5xx': {
     type: 'object',
     required: ['error'],
@@ -156,17 +180,46 @@ export const ingestionPlugin: FastifyPluginAsync<IngestionPluginOptions> = async
     return reply.code(500).send({ error: 'internal error' });
   });
 
-  app.post(INGESTION_PATH, { bodyLimit: bodyLimitBytes, schema: { response: responseSchemas } }, async (request, reply) => {
+  // Who may post is decided before the body is even read.
+  const mayIngest = async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      if (!request.principal) throw new AuthenticationError('missing_token');
+      assertAllowed(request.principal, 'ingest.events');
+    } catch (error) {
+      if (!isSecurityError(error)) throw error;
+      request.log.info({ reason: error.reason, security: true }, 'ingestion refused');
+      return sendSecurityRefusal(reply, error, false);
+    }
+  };
+
+  app.post(INGESTION_PATH, { bodyLimit: bodyLimitBytes, schema: { response: responseSchemas }, onRequest: mayIngest }, async (request, reply) => {
     const checked = checkRequest(request.body, schema, units);
     if (!checked.ok) {
       const refusedEvents = new Set(checked.answer.errors.map((e) => e.index)).size;
       request.log.info({ refusedEvents, problems: checked.answer.errors.length }, 'ingestion batch refused');
       return reply.code(400).send(checked.answer);
     }
+    // An integrator posts only as its own source systems (the token's sources claim); nothing is stored otherwise.
+    const notPermitted = checkEventSources(request.principal!, checked.events);
+    if (notPermitted.length > 0) {
+      request.log.info({ refusedEvents: notPermitted.length, security: true }, 'ingestion batch refused: sources not permitted');
+      const answer: IngestionErrorResponse = { error: 'events not permitted', errors: notPermitted };
+      return reply.code(403).send(answer);
+    }
     // A repeat inside the request is a duplicate of its first occurrence (validateEvent lower-cases ids).
     const seen = new Set<string>();
-    const unique = checked.events.filter((event) => !seen.has(event.id) && seen.add(event.id));
-    const result = await store.appendBatch(unique);
+    const positions: number[] = [];
+    const unique = checked.events.filter((event, index) => !seen.has(event.id) && seen.add(event.id) && positions.push(index) > 0);
+    let result;
+    try {
+      result = await store.appendBatch(unique);
+    } catch (error) {
+      if (!(error instanceof PersonalDataErasedError)) throw error;
+      const index = error.index === undefined ? null : (positions[error.index] ?? null);
+      const answer: IngestionErrorResponse = { error: 'invalid events', errors: [{ index, field: 'data.personal', message: error.message }] };
+      request.log.info({ refusedEvents: 1 }, 'ingestion batch refused: personal data of an erased citizen');
+      return reply.code(400).send(answer);
+    }
     const answer: IngestionResponse = {
       appended: result.appended.length,
       duplicates: result.duplicates.length + (checked.events.length - unique.length),

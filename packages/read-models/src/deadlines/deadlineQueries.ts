@@ -4,6 +4,7 @@
  * SQLite answers it here (sqliteDeadlineQueries.ts); a PostgreSQL adapter answers the same port.
  */
 import type { DeadlineStatus, LatenessUnit } from '@tracker/domain';
+import type { DataScope } from '../queries.ts';
 
 export interface DeadlineView {
   /** Stable: `<citizenId>/<clockId>`. */
@@ -82,10 +83,14 @@ export interface ComplianceView {
   cells: ComplianceCell[];
 }
 
+/**
+ * Every query takes the caller's data scope (queries.ts): the citizen-level ones read only clocks of
+ * citizens in it; compliance (an aggregate) only cells of the scope's units.
+ */
 export interface DeadlineQueries {
-  deadlines(filter: DeadlineFilter, page: DeadlinePageRequest): Promise<DeadlinePage>;
-  citizenDeadlines(citizenId: string, asOf: number): Promise<DeadlineView[]>;
+  deadlines(filter: DeadlineFilter, page: DeadlinePageRequest, scope: DataScope): Promise<DeadlinePage>;
+  citizenDeadlines(citizenId: string, asOf: number, scope: DataScope): Promise<DeadlineView[]>;
   /** AT_RISK clocks of one unit at asOf, least time left first. */
-  atRisk(unitId: string, asOf: number, first: number): Promise<DeadlineView[]>;
-  compliance(filter: ComplianceFilter): Promise<ComplianceView>;
+  atRisk(unitId: string, asOf: number, first: number, scope: DataScope): Promise<DeadlineView[]>;
+  compliance(filter: ComplianceFilter, scope: DataScope): Promise<ComplianceView>;
 }

@@ -23,6 +23,7 @@ import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
 import { clockRow, DEADLINE_CLOCKS_TABLE, deadlineClocksTable, deadlineDerivation } from './deadlineDerivation.ts';
 import { clocksOf, DEADLINE_STATUSES, deadlineStatusAt, loadPolicies, type DeadlineStatus } from '@tracker/domain';
 import { SqliteDeadlineQueries } from './sqliteDeadlineQueries.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 export interface DeadlineBenchOptions {
   citizens: number;
@@ -138,9 +139,9 @@ export function runDeadlineBenchmark({ citizens, seed = 20_251, now = new Date('
     for (let run = 0; run < worklistRuns; run++) {
       const at = instants[run % instants.length]!;
       for (const unitId of unitIds) {
-        worklist.push(time(() => queries.atRiskSync(unitId, at, 50)).ms);
-        if (run % 10 === 0) page.push(time(() => queries.deadlinesSync({ asOf: at, unitId, status: 'AT_RISK' }, { first: 50 })).ms);
-        if (run % 20 === 0) compliance.push(time(() => queries.complianceSync({ unitId, fromMonth: '2025-06', toMonth: '2026-05', asOf: at })).ms);
+        worklist.push(time(() => queries.atRiskSync(unitId, at, 50, ALL_UNITS)).ms);
+        if (run % 10 === 0) page.push(time(() => queries.deadlinesSync({ asOf: at, unitId, status: 'AT_RISK' }, { first: 50 }, ALL_UNITS)).ms);
+        if (run % 20 === 0) compliance.push(time(() => queries.complianceSync({ unitId, fromMonth: '2025-06', toMonth: '2026-05', asOf: at }, ALL_UNITS)).ms);
       }
     }
     readModel.close();

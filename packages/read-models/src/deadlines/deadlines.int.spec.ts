@@ -13,6 +13,7 @@ import { DEADLINE_CLOCKS_TABLE } from './deadlineDerivation.ts';
 import { SqliteDeadlineQueries } from './sqliteDeadlineQueries.ts';
 import { clocksOf, clocksVisibleAt, DEADLINE_STATUSES, deadlineStatusAt, formatDeadlineInstant, type DeadlineStatus } from '@tracker/domain';
 import { ADULT, CHILD, DAY, RECEPTION, YOUTH, deadlineTestbed, fact, units, type DeadlineTestbed } from './testing.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const NOW = new Date('2026-06-01T12:00:00+02:00');
 
@@ -67,10 +68,10 @@ describe('deadline read model on generated citizens', () => {
   it('computes every status in SQL as the domain does, at every asOf', async () => {
     for (const asOf of instants) {
       const expected = expectedAt(bed, ids, asOf);
-      const perCitizen = (await Promise.all(ids.map((id) => bed.queries.citizenDeadlines(id, asOf)))).flat();
+      const perCitizen = (await Promise.all(ids.map((id) => bed.queries.citizenDeadlines(id, asOf, ALL_UNITS)))).flat();
       expect(perCitizen.map(view).sort(byKey)).toEqual(expected.map(({ citizenId, clockId, status }) => ({ citizenId, clockId, status })).sort(byKey));
       for (const status of DEADLINE_STATUSES) {
-        const page = await bed.queries.deadlines({ asOf, status }, { first: 10_000 });
+        const page = await bed.queries.deadlines({ asOf, status }, { first: 10_000 }, ALL_UNITS);
         expect(page.totalCount).toBe(expected.filter((e) => e.status === status).length);
         expect(page.nodes.every((n) => n.status === status)).toBe(true);
       }
@@ -80,11 +81,11 @@ describe('deadline read model on generated citizens', () => {
   it('pages through a filter with keyset cursors: pages add up to the whole, in due order', async () => {
     const asOf = NOW.getTime() - 30 * DAY;
     for (const filter of [{ asOf }, { asOf, unitId: CHILD }, { asOf, policy: 'underretning-24h', status: 'MET' as const }]) {
-      const all = await bed.queries.deadlines(filter, { first: 10_000 });
+      const all = await bed.queries.deadlines(filter, { first: 10_000 }, ALL_UNITS);
       const pages: DeadlineView[] = [];
       let after;
       for (;;) {
-        const page = await bed.queries.deadlines(filter, { first: 7, ...(after ? { after } : {}) });
+        const page = await bed.queries.deadlines(filter, { first: 7, ...(after ? { after } : {}) }, ALL_UNITS);
         expect(page.totalCount).toBe(all.totalCount);
         pages.push(...page.nodes);
         if (!page.hasNextPage) break;
@@ -100,7 +101,7 @@ describe('deadline read model on generated citizens', () => {
   it('orders the at-risk worklist by time left, and lists only AT_RISK clocks of the unit', async () => {
     for (const asOf of instants) {
       for (const unitId of [CHILD, YOUTH, ADULT, RECEPTION]) {
-        const list = await bed.queries.atRisk(unitId, asOf, 500);
+        const list = await bed.queries.atRisk(unitId, asOf, 500, ALL_UNITS);
         const expected = expectedAt(bed, ids, asOf)
           .filter((e) => e.status === 'AT_RISK' && e.unitId === unitId)
           .sort((a, b) => a.dueAt - b.dueAt || a.citizenId.localeCompare(b.citizenId) || a.clockId.localeCompare(b.clockId));
@@ -111,7 +112,7 @@ describe('deadline read model on generated citizens', () => {
 
   it('answers the compliance view with the counts of the statuses, never a cell under 5 citizens', async () => {
     const asOf = NOW.getTime();
-    const view = await bed.queries.compliance({ fromMonth: '2020-01', toMonth: '2026-12', asOf });
+    const view = await bed.queries.compliance({ fromMonth: '2020-01', toMonth: '2026-12', asOf }, ALL_UNITS);
     expect(view.minCitizensPerCell).toBe(5);
     expect(view.cells.length).toBeGreaterThan(0);
     for (const cell of view.cells) {
@@ -124,7 +125,7 @@ describe('deadline read model on generated citizens', () => {
     }
     // Unsuppressed, the cells add up to the statuses of the clocks due in the range.
     const unsuppressed = new SqliteDeadlineQueries(bed.readModel.database, bed.policies, { minCitizensPerCell: 1 });
-    const everything = await unsuppressed.compliance({ fromMonth: '2020-01', toMonth: '2026-12', asOf });
+    const everything = await unsuppressed.compliance({ fromMonth: '2020-01', toMonth: '2026-12', asOf }, ALL_UNITS);
     const expected = expectedAt(bed, ids, asOf).filter((e) => e.dueAt > Date.parse('2020-01-01T00:00:00+01:00') && e.dueAt <= Date.parse('2027-01-01T00:00:00+01:00'));
     const sum = (k: 'met' | 'breached' | 'pending') => everything.cells.reduce((n, c) => n + c[k]!, 0);
     expect(sum('met')).toBe(expected.filter((e) => e.status === 'MET').length);
@@ -160,7 +161,7 @@ describe('the compliance view', () => {
     await bed.append(facts);
 
     const asOf = Date.parse('2025-04-02T12:00:00+02:00');
-    const { cells } = await bed.queries.compliance({ unitId: ADULT, policy: 'overdragelse-accept', fromMonth: '2025-03', toMonth: '2025-04', asOf });
+    const { cells } = await bed.queries.compliance({ unitId: ADULT, policy: 'overdragelse-accept', fromMonth: '2025-03', toMonth: '2025-04', asOf }, ALL_UNITS);
     expect(cells).toEqual([
       {
         unitId: ADULT,
@@ -192,7 +193,7 @@ describe('the compliance view', () => {
       },
     ]);
     // Before the due instant the same cell is all pending (and the April clocks did not exist yet).
-    const early = await bed.queries.compliance({ unitId: ADULT, policy: 'overdragelse-accept', fromMonth: '2025-03', toMonth: '2025-04', asOf: Date.parse('2025-03-04T00:00:00+01:00') });
+    const early = await bed.queries.compliance({ unitId: ADULT, policy: 'overdragelse-accept', fromMonth: '2025-03', toMonth: '2025-04', asOf: Date.parse('2025-03-04T00:00:00+01:00') }, ALL_UNITS);
     expect(early.cells.map((c) => [c.month, c.met, c.breached, c.pending, c.shareOnTime])).toEqual([['2025-03', 0, 0, 6, null]]);
   });
 
@@ -201,9 +202,9 @@ describe('the compliance view', () => {
     try {
       // 10 hverdage from Mon 17 March 2025 → due end of Mon 31 March = 1 April 00:00.
       await b.append([0, 1, 2, 3, 4].map((i) => fact(`c-eom-${i}`, 'HandoverInitiated', '2025-03-17T10:00:00+01:00', { handoverId: 'h', fromUnitId: YOUTH, toUnitId: ADULT, kind: 'age' })));
-      const [clock] = await b.queries.citizenDeadlines('c-eom-0', NOW.getTime());
+      const [clock] = await b.queries.citizenDeadlines('c-eom-0', NOW.getTime(), ALL_UNITS);
       expect(clock?.dueAt).toBe('2025-04-01T00:00:00+02:00');
-      const { cells } = await b.queries.compliance({ fromMonth: '2025-03', toMonth: '2025-04', asOf: NOW.getTime() });
+      const { cells } = await b.queries.compliance({ fromMonth: '2025-03', toMonth: '2025-04', asOf: NOW.getTime() }, ALL_UNITS);
       expect(cells.map((c) => [c.month, c.breached])).toEqual([['2025-03', 5]]);
     } finally {
       await b.close();
@@ -247,7 +248,7 @@ describe('late and out-of-order delivery', () => {
             expect(rows(rebuilt)).toEqual(rows(incremental));
             expect(rows(inOrder)).toEqual(rows(incremental));
             const asOf = NOW.getTime() - 90 * DAY;
-            const answer = async (b: DeadlineTestbed) => (await b.queries.deadlines({ asOf }, { first: 10_000 })).nodes.map(({ key: _key, ...node }) => node);
+            const answer = async (b: DeadlineTestbed) => (await b.queries.deadlines({ asOf }, { first: 10_000 }, ALL_UNITS)).nodes.map(({ key: _key, ...node }) => node);
             expect(await answer(inOrder)).toEqual(await answer(incremental));
           } finally {
             await rebuilt?.close();
@@ -269,7 +270,7 @@ describe('time travel', () => {
       await bed.append([fact(id, 'NotificationReceived', '2025-03-03T10:00:00+01:00', { notificationId: 'n1', unitId: RECEPTION, notifier: 'private' })]);
       // The assessment is recorded after the breach.
       await bed.append([fact(id, 'NotificationAssessed', '2025-03-04T09:00:00+01:00', { notificationId: 'n1', urgent: false })]);
-      const statusAt = async (iso: string) => (await bed.queries.citizenDeadlines(id, Date.parse(iso))).map((d) => [d.status, d.stoppedAt]);
+      const statusAt = async (iso: string) => (await bed.queries.citizenDeadlines(id, Date.parse(iso), ALL_UNITS)).map((d) => [d.status, d.stoppedAt]);
       expect(await statusAt('2025-03-03T09:00:00+01:00')).toEqual([]);
       expect(await statusAt('2025-03-03T10:00:00+01:00')).toEqual([['PENDING', null]]);
       expect(await statusAt('2025-03-04T08:59:59+01:00')).toEqual([['AT_RISK', null]]);

@@ -27,6 +27,8 @@ import {
   type DeadlineStatus,
   type LatenessUnit,
 } from '@tracker/domain';
+import { citizenScopeSqliteNamed, unitScopeSqliteNamed } from '@tracker/security';
+import type { DataScope } from '../queries.ts';
 import { monthsBetween } from './months.ts';
 
 /** domain.md §6: manager aggregates suppress small cells. */
@@ -123,10 +125,14 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
     return s;
   }
 
-  /** The WHERE clause and parameters of a filter (without paging). */
-  #where(filter: DeadlineFilter): { sql: string; params: Record<string, unknown> } {
-    const parts = [VISIBLE];
-    const params: Record<string, unknown> = { asOf: filter.asOf };
+  /**
+   * The WHERE clause and parameters of a filter (without paging), with the scope ANDed in: over the
+   * citizen (lists) or over the clock's unit (aggregates).
+   */
+  #where(filter: DeadlineFilter, scope: DataScope, scopeOver: 'citizen' | 'unit' = 'citizen'): { sql: string; params: Record<string, unknown> } {
+    const inScope = scopeOver === 'citizen' ? citizenScopeSqliteNamed(scope, { citizenColumn: 'citizen_id' }) : unitScopeSqliteNamed(scope, 'unit_id');
+    const parts = [VISIBLE, inScope.sql];
+    const params: Record<string, unknown> = { asOf: filter.asOf, ...inScope.params };
     if (filter.unitId !== undefined) {
       parts.push('unit_id = :unitId');
       params.unitId = filter.unitId;
@@ -155,12 +161,12 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
     return spans.length ? Math.max(...spans) : undefined;
   }
 
-  async deadlines(filter: DeadlineFilter, page: DeadlinePageRequest): Promise<DeadlinePage> {
-    return this.deadlinesSync(filter, page);
+  async deadlines(filter: DeadlineFilter, page: DeadlinePageRequest, scope: DataScope): Promise<DeadlinePage> {
+    return this.deadlinesSync(filter, page, scope);
   }
 
-  deadlinesSync(filter: DeadlineFilter, page: DeadlinePageRequest): DeadlinePage {
-    const { sql, params } = this.#where(filter);
+  deadlinesSync(filter: DeadlineFilter, page: DeadlinePageRequest, scope: DataScope): DeadlinePage {
+    const { sql, params } = this.#where(filter, scope);
     const totalCount = (this.#prepare(`SELECT count(*) AS n FROM ${T} WHERE ${sql}`).get(params) as { n: number }).n;
     let keyset = '';
     const pageParams: Record<string, unknown> = { ...params, limit: page.first + 1 };
@@ -176,13 +182,18 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
     };
   }
 
-  async citizenDeadlines(citizenId: string, asOf: number): Promise<DeadlineView[]> {
-    const rows = this.#prepare(`SELECT ${COLUMNS} FROM ${T} WHERE citizen_id = :citizenId AND ${VISIBLE} ORDER BY due_ms, clock_id`).all({ citizenId, asOf }) as ClockRow[];
+  async citizenDeadlines(citizenId: string, asOf: number, scope: DataScope): Promise<DeadlineView[]> {
+    const inScope = citizenScopeSqliteNamed(scope, { citizenColumn: 'citizen_id' });
+    const rows = this.#prepare(`SELECT ${COLUMNS} FROM ${T} WHERE citizen_id = :citizenId AND ${VISIBLE} AND ${inScope.sql} ORDER BY due_ms, clock_id`).all({
+      citizenId,
+      asOf,
+      ...inScope.params,
+    }) as ClockRow[];
     return rows.map(toDeadlineView);
   }
 
-  async atRisk(unitId: string, asOf: number, first: number): Promise<DeadlineView[]> {
-    return this.atRiskSync(unitId, asOf, first);
+  async atRisk(unitId: string, asOf: number, first: number, scope: DataScope): Promise<DeadlineView[]> {
+    return this.atRiskSync(unitId, asOf, first, scope);
   }
 
   /**
@@ -190,13 +201,14 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
    * part is a short stretch of the (unit, policy, due) index however far back asOf lies; outside the
    * years the spans are measured for, the (unit, due) index is walked from asOf on instead.
    */
-  atRiskSync(unitId: string, asOf: number, first: number): DeadlineView[] {
-    const filter = `+at_risk_ms <= :asOf AND ${RUNNING} AND ${VISIBLE}`;
+  atRiskSync(unitId: string, asOf: number, first: number, scope: DataScope): DeadlineView[] {
+    const inScope = citizenScopeSqliteNamed(scope, { citizenColumn: 'citizen_id' });
+    const filter = `+at_risk_ms <= :asOf AND ${RUNNING} AND ${VISIBLE} AND ${inScope.sql}`;
     if (asOf < this.#spanRange.from || asOf > this.#spanRange.to || this.#spans.length === 0) {
       const rows = this.#prepare(
         `SELECT ${COLUMNS} FROM ${T} INDEXED BY ${T}_by_unit_id_due_ms
          WHERE unit_id = :unitId AND due_ms > :asOf AND ${filter} ORDER BY due_ms, citizen_id, clock_id LIMIT :first`,
-      ).all({ unitId, asOf, first }) as ClockRow[];
+      ).all({ unitId, asOf, first, ...inScope.params }) as ClockRow[];
       return rows.map(toDeadlineView);
     }
     const parts = this.#spans.map(
@@ -204,7 +216,7 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
         `SELECT ${COLUMNS} FROM ${T} INDEXED BY ${T}_by_unit_id_policy_due_ms
          WHERE unit_id = :unitId AND policy = :p${i} AND due_ms > :asOf AND due_ms <= :asOf + :s${i} AND ${filter}`,
     );
-    const params: Record<string, unknown> = { unitId, asOf, first };
+    const params: Record<string, unknown> = { unitId, asOf, first, ...inScope.params };
     this.#spans.forEach(({ policy, span }, i) => {
       params[`p${i}`] = policy;
       params[`s${i}`] = span;
@@ -213,17 +225,18 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
     return rows.map(toDeadlineView);
   }
 
-  async compliance(filter: ComplianceFilter): Promise<ComplianceView> {
-    return this.complianceSync(filter);
+  async compliance(filter: ComplianceFilter, scope: DataScope): Promise<ComplianceView> {
+    return this.complianceSync(filter, scope);
   }
 
-  complianceSync(filter: ComplianceFilter): ComplianceView {
+  /** Cells of the scope's units only (a clock without a unit is in no unit's scope). */
+  complianceSync(filter: ComplianceFilter, scope: DataScope): ComplianceView {
     const months = monthsBetween(filter.fromMonth, filter.toMonth);
     if (months.length === 0) return { minCitizensPerCell: this.#minCitizens, cells: [] };
     // A clock falls due in the month of its last allowed instant (due is exclusive: an end-of-day due
     // instant is the next midnight): start < due_ms <= end. Counted in SQL; only the breached clocks
     // come back, for their lateness (hverdage need the calendar).
-    const { sql, params } = this.#where({ asOf: filter.asOf, ...(filter.unitId ? { unitId: filter.unitId } : {}), ...(filter.policy ? { policy: filter.policy } : {}) });
+    const { sql, params } = this.#where({ asOf: filter.asOf, ...(filter.unitId ? { unitId: filter.unitId } : {}), ...(filter.policy ? { policy: filter.policy } : {}) }, scope, 'unit');
     const monthCase = `CASE ${months.map((_, i) => `WHEN due_ms <= :m${i} THEN ${i}`).join(' ')} END`;
     const monthParams = Object.fromEntries(months.map((m, i) => [`m${i}`, m.end]));
     const clocks = `SELECT citizen_id, unit_id, policy, due_ms, CASE WHEN stopped_ms <= :asOf THEN stopped_ms END AS stopped_ms, ${STATUS_CASE} AS status, ${monthCase} AS m

@@ -9,6 +9,8 @@
  * outlives its page but the cursor.
  */
 import Database from 'better-sqlite3';
+import { citizenScopeSqliteNamed } from '@tracker/security';
+import type { DataScope } from '../queries.ts';
 import type { TimelineRow } from './exportEvents.ts';
 
 /** Which citizens and events an export holds. Instants are epoch ms. */
@@ -24,6 +26,11 @@ export interface ExportFilter {
   /** Citizens born in these years (inclusive). */
   birthYearFrom?: number;
   birthYearTo?: number;
+  /**
+   * Only these citizens (of those the rest selects): the API first lists and logs the citizens an
+   * export discloses (`TransitionExports.citizenIds`), then exports exactly those.
+   */
+  citizenIds?: readonly string[];
 }
 
 export interface CitizenHistory {
@@ -36,10 +43,15 @@ const EARLIEST = -8.64e15;
 
 type RawEvent = [citizenId: string, eventId: string, type: string, occurredMs: number, data: string];
 
-/** The selection of citizens as SQL over `timeline t`, with its named parameters. */
-function citizenSelection(filter: ExportFilter): { where: string; params: Record<string, string | number> } {
-  const where = ['t.occurred_ms >= @fromMs', 't.occurred_ms < @toMs'];
-  const params: Record<string, string | number> = { fromMs: filter.fromMs ?? EARLIEST, toMs: filter.toMs };
+/** The selection of citizens as SQL over `timeline t`, with its named parameters; only citizens in the scope. */
+export function citizenSelection(filter: ExportFilter, scope: DataScope): { where: string; params: Record<string, string | number> } {
+  const inScope = citizenScopeSqliteNamed(scope, { citizenColumn: 't.citizen_id' });
+  const where = ['t.occurred_ms >= @fromMs', 't.occurred_ms < @toMs', inScope.sql];
+  const params: Record<string, string | number> = { fromMs: filter.fromMs ?? EARLIEST, toMs: filter.toMs, ...inScope.params };
+  if (filter.citizenIds !== undefined) {
+    params.citizenIds = JSON.stringify(filter.citizenIds);
+    where.push('t.citizen_id IN (SELECT value FROM json_each(@citizenIds))');
+  }
   if (filter.unitId !== undefined) {
     params.unitId = filter.unitId;
     where.push(`(t.unit_id = @unitId
@@ -76,11 +88,11 @@ export class ExportSnapshot {
   #closed = false;
 
   /** Opens a read-only connection to the read-model file and begins the snapshot. */
-  constructor(file: string, filter: ExportFilter, pageSize: number) {
+  constructor(file: string, filter: ExportFilter, pageSize: number, scope: DataScope) {
     if (!file || file === ':memory:') throw new Error('exports read the read models from their file; an in-memory database cannot be exported');
     this.#db = new Database(file, { readonly: true, fileMustExist: true });
     this.#filter = filter;
-    this.#selection = citizenSelection(filter);
+    this.#selection = citizenSelection(filter, scope);
     this.#pageSize = pageSize;
     try {
       this.#citizenPage = this.#db

@@ -19,6 +19,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BENCH_NOW, benchPopulation } from '../flows/benchPopulation.ts';
 import { SqliteTransitionExports, type ExportStream } from './sqliteTransitionExports.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const args = process.argv.slice(2);
 const citizens = Number(args.find((a) => /^\d+$/.test(a)) ?? 100_000);
@@ -71,12 +72,12 @@ async function run(name: string, stream: () => ExportStream, file?: string): Pro
 
 const all = { toMs: BENCH_NOW.getTime() };
 if (!gc) out('(run with --expose-gc for a clean baseline)');
-await run(`XES${slow ? ', slow sink' : ''}`, () => exports.xes(all));
-if (args.includes('--ocel')) await run(`OCEL${slow ? ', slow sink' : ''}`, () => exports.ocel(all));
-await run('XES, one unit', () => exports.xes({ ...all, unitId: '0751-voksen-handicap' }));
+await run(`XES${slow ? ', slow sink' : ''}`, () => exports.xes(all, ALL_UNITS));
+if (args.includes('--ocel')) await run(`OCEL${slow ? ', slow sink' : ''}`, () => exports.ocel(all, ALL_UNITS));
+await run('XES, one unit', () => exports.xes({ ...all, unitId: '0751-voksen-handicap' }, ALL_UNITS));
 if (args.includes('--validate')) {
   const file = join(tmpdir(), 'tracker-bench', `export-${citizens}.xes`);
-  await run('XES to a file', () => exports.xes(all), file);
+  await run('XES to a file', () => exports.xes(all, ALL_UNITS), file);
   const xsd = new URL('../../../../../shared/reference/xes-ieee-1849-2016-namespaced.xsd', import.meta.url).pathname;
   const started = performance.now();
   const result = spawnSync('xmllint', ['--noout', '--stream', '--schema', xsd, file], { encoding: 'utf8' });

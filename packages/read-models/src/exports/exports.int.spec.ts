@@ -14,6 +14,7 @@ import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
 import { StoredEventFactory } from '../testing/storedEvents.ts';
 import { SqliteTransitionExports } from './sqliteTransitionExports.ts';
 import type { ExportFilter } from './exportSnapshot.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const DAY = 86_400_000;
 const units = loadUnitsFile(DEMO_UNITS_FILE);
@@ -72,7 +73,7 @@ describe('exports of generated histories', () => {
 
   it.skipIf(CANNOT_VALIDATE !== undefined)('writes XES that validates against the IEEE 1849-2016 schema (xmllint)', () => {
     const file = join(dir, 'all.xes');
-    writeFileSync(file, read(exports.xes({ toMs: END })));
+    writeFileSync(file, read(exports.xes({ toMs: END }, ALL_UNITS)));
     const result = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
     expect(result.stderr).toContain('validates');
     expect(result.status).toBe(0);
@@ -80,7 +81,7 @@ describe('exports of generated histories', () => {
   if (CANNOT_VALIDATE) it.skip(`XES schema validation skipped: ${CANNOT_VALIDATE}`, () => {});
 
   it('makes one trace per citizen with every event in world order, the unit as resource', () => {
-    const xes = read(exports.xes({ toMs: END }));
+    const xes = read(exports.xes({ toMs: END }, ALL_UNITS));
     const all = traces(xes);
     const citizens = new Set(generated.map((e) => e.citizenId));
     expect(all.map((t) => t.citizenId)).toEqual([...citizens].sort());
@@ -105,7 +106,7 @@ describe('exports of generated histories', () => {
       }
     }
     expect(personal.size).toBeGreaterThan(100);
-    const texts = [read(exports.xes({ toMs: END })), read(exports.ocel({ toMs: END }))];
+    const texts = [read(exports.xes({ toMs: END }, ALL_UNITS)), read(exports.ocel({ toMs: END }, ALL_UNITS))];
     const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
     const leaked = texts.flatMap((text) => [...personal].filter((p) => text.includes(p) || text.includes(escape(p))));
     expect(leaked).toEqual([]);
@@ -113,7 +114,7 @@ describe('exports of generated histories', () => {
 
   it('filters by period: only events in [from, to), traces only for citizens with one', () => {
     const filter = { fromMs: instantMs('2024-01-01T00:00:00+01:00'), toMs: instantMs('2025-01-01T00:00:00+01:00') };
-    const all = traces(read(exports.xes(filter)));
+    const all = traces(read(exports.xes(filter, ALL_UNITS)));
     const expected = generated.filter((e) => instantMs(e.occurredAt) >= filter.fromMs && instantMs(e.occurredAt) < filter.toMs);
     expect(all.reduce((n, t) => n + t.events.length, 0)).toBe(expected.length);
     expect(new Set(all.map((t) => t.citizenId))).toEqual(new Set(expected.map((e) => e.citizenId)));
@@ -122,7 +123,7 @@ describe('exports of generated histories', () => {
 
   it('filters by unit: whole traces of the citizens with an event naming the unit in the period', () => {
     const filter: ExportFilter = { toMs: END, unitId: ADULT };
-    const all = traces(read(exports.xes(filter)));
+    const all = traces(read(exports.xes(filter, ALL_UNITS)));
     const expected = new Set(generated.filter((e) => unitIdsOf(e).includes(ADULT)).map((e) => e.citizenId));
     expect(expected.size).toBeGreaterThan(5);
     expect(new Set(all.map((t) => t.citizenId))).toEqual(expected);
@@ -133,14 +134,14 @@ describe('exports of generated histories', () => {
   it('filters by cohort: kommune and birth years at registration', () => {
     const registered = generated.filter((e): e is Extract<TransitionEvent, { type: 'CitizenRegistered' }> => e.type === 'CitizenRegistered');
     const expected = new Set(registered.filter((e) => Number(e.data.birthDate.slice(0, 4)) >= 2005 && Number(e.data.birthDate.slice(0, 4)) <= 2008).map((e) => e.citizenId));
-    const all = traces(read(exports.xes({ toMs: END, municipality: '0751', birthYearFrom: 2005, birthYearTo: 2008 })));
+    const all = traces(read(exports.xes({ toMs: END, municipality: '0751', birthYearFrom: 2005, birthYearTo: 2008 }, ALL_UNITS)));
     expect(expected.size).toBeGreaterThan(5);
     expect(new Set(all.map((t) => t.citizenId))).toEqual(expected);
-    expect(traces(read(exports.xes({ toMs: END, municipality: '0101' })))).toEqual([]);
+    expect(traces(read(exports.xes({ toMs: END, municipality: '0101' }, ALL_UNITS)))).toEqual([]);
   });
 
   it('writes OCEL 2.0 JSON with citizens, cases, units, handovers and relatives, every relation resolving', () => {
-    const ocel = JSON.parse(read(exports.ocel({ toMs: END }))) as Ocel;
+    const ocel = JSON.parse(read(exports.ocel({ toMs: END }, ALL_UNITS))) as Ocel;
     expect(ocel.objectTypes.map((t) => t.name)).toEqual(['Citizen', 'Case', 'Handover', 'Unit', 'Relative']);
     expect(ocel.eventTypes.map((t) => t.name)).toContain('HandoverInitiated');
     expect(ocel.events).toHaveLength(generated.length);
@@ -172,16 +173,16 @@ describe('exports of generated histories', () => {
 
   it('keeps OCEL objects to those the period names', () => {
     const filter = { fromMs: instantMs('2025-06-01T00:00:00+02:00'), toMs: instantMs('2025-09-01T00:00:00+02:00') };
-    const ocel = JSON.parse(read(exports.ocel(filter))) as Ocel;
+    const ocel = JSON.parse(read(exports.ocel(filter, ALL_UNITS))) as Ocel;
     const ids = new Set(ocel.objects.map((o) => o.id));
     for (const e of ocel.events) for (const r of e.relationships) expect(ids.has(r.objectId)).toBe(true);
     const named = new Set(ocel.events.flatMap((e) => e.relationships.map((r) => r.objectId)).filter((id) => id.startsWith('case:') || id.startsWith('handover:')));
     expect(new Set(ocel.objects.filter((o) => o.type === 'Case' || o.type === 'Handover').map((o) => o.id))).toEqual(named);
-    expect(ocel.events.length).toBe(traces(read(exports.xes(filter))).reduce((n, t) => n + t.events.length, 0));
+    expect(ocel.events.length).toBe(traces(read(exports.xes(filter, ALL_UNITS))).reduce((n, t) => n + t.events.length, 0));
   });
 
   it('reads lazily and releases its snapshot when the reader stops early', () => {
-    const stream = exports.xes({ toMs: END });
+    const stream = exports.xes({ toMs: END }, ALL_UNITS);
     expect(exports.openSnapshots).toBe(0);
     const first = stream.next();
     expect(first.value).toContain('<log ');
@@ -190,14 +191,14 @@ describe('exports of generated histories', () => {
     stream.return({ citizens: 0, events: 0 });
     expect(exports.openSnapshots).toBe(0);
 
-    const ocel = exports.ocel({ toMs: END });
+    const ocel = exports.ocel({ toMs: END }, ALL_UNITS);
     let chunks = 0;
     for (const _ of ocel) if (++chunks === 3) break;
     expect(exports.openSnapshots).toBe(0);
   });
 
   it('returns how many citizens and events it wrote', () => {
-    const stream = exports.xes({ toMs: END });
+    const stream = exports.xes({ toMs: END }, ALL_UNITS);
     let result = stream.next();
     while (!result.done) result = stream.next();
     expect(result.value).toEqual({ citizens: new Set(generated.map((e) => e.citizenId)).size, events: generated.length });
@@ -230,7 +231,7 @@ describe('exports of hand-built histories', () => {
   });
 
   it('names the acting unit of each event, maps lifecycles, and keeps reason codes and codes only when they are codes', () => {
-    const xes = read(exports.xes({ fromMs: instantMs('2023-01-01T00:00:00+01:00'), toMs: END }));
+    const xes = read(exports.xes({ fromMs: instantMs('2023-01-01T00:00:00+01:00'), toMs: END }, ALL_UNITS));
     expect(xes).not.toMatch(/Anna|§/);
     const [trace] = traces(xes);
     expect(trace!.events.map((e) => [e.type, e.resource, e.attrs['lifecycle:transition']])).toEqual([
@@ -247,24 +248,24 @@ describe('exports of hand-built histories', () => {
   });
 
   it('reads from the snapshot it began with while the read models move on', () => {
-    const stream = exports.xes({ toMs: END });
+    const stream = exports.xes({ toMs: END }, ALL_UNITS);
     stream.next();
     model.applyBatch([make.event('c-2', 'CitizenRegistered', '2020-01-01T09:00:00+01:00', { birthDate: '2010-01-01', municipality: '0751', disability: false })]);
     const rest = [...stream].join('');
     expect(rest).toContain('value="c-1"');
     expect(rest).not.toContain('c-2');
-    expect(read(exports.xes({ toMs: END }))).toContain('value="c-2"');
+    expect(read(exports.xes({ toMs: END }, ALL_UNITS))).toContain('value="c-2"');
   });
 
   it('refuses an in-memory database with a reason', () => {
     const memory = new SqliteReadModel({ file: ':memory:', projection, configFingerprint: 'exports' });
-    expect(() => new SqliteTransitionExports(memory, { units }).xes({ toMs: END }).next()).toThrow(/in-memory/);
+    expect(() => new SqliteTransitionExports(memory, { units }).xes({ toMs: END }, ALL_UNITS).next()).toThrow(/in-memory/);
     memory.close();
   });
 
   it.skipIf(CANNOT_VALIDATE !== undefined)('validates a trace-less export too', () => {
     const file = join(dir, 'empty.xes');
-    writeFileSync(file, read(exports.xes({ toMs: instantMs('2000-01-01T00:00:00+01:00') })));
+    writeFileSync(file, read(exports.xes({ toMs: instantMs('2000-01-01T00:00:00+01:00') }, ALL_UNITS)));
     execFileSync('xmllint', ['--noout', '--schema', XSD, file], { stdio: 'pipe' });
   });
 });

@@ -5,17 +5,23 @@
  */
 import type { UnitDirectory } from '@tracker/domain';
 import type { SqliteDatabaseHolder } from '../flows/sqliteFlowSource.ts';
-import { ExportSnapshot, type ExportFilter } from './exportSnapshot.ts';
+import type { DataScope } from '../queries.ts';
+import { citizenSelection, ExportSnapshot, type ExportFilter } from './exportSnapshot.ts';
 import { ocelDocument } from './ocel.ts';
 import { xesDocument, type ExportStats } from './xes.ts';
 
 /** A document as chunks of text; its return value says how many citizens and events it held. */
 export type ExportStream = Generator<string, ExportStats, undefined>;
 
-/** The exports port: what the API streams. */
+/** The exports port: what the API streams, for the citizens of the caller's data scope. */
 export interface TransitionExports {
-  xes(filter: ExportFilter): ExportStream;
-  ocel(filter: ExportFilter): ExportStream;
+  xes(filter: ExportFilter, scope: DataScope): ExportStream;
+  ocel(filter: ExportFilter, scope: DataScope): ExportStream;
+  /**
+   * The citizens an export with this filter would hold, in id order: the API records them in the
+   * access log before streaming, then exports with `citizenIds` set to exactly these.
+   */
+  citizenIds(filter: ExportFilter, scope: DataScope): string[];
 }
 
 export interface SqliteTransitionExportsOptions {
@@ -42,8 +48,8 @@ export class SqliteTransitionExports implements TransitionExports {
     return this.#open;
   }
 
-  *#withSnapshot(filter: ExportFilter, write: (snapshot: ExportSnapshot) => ExportStream): ExportStream {
-    const snapshot = new ExportSnapshot(this.#holder.database.name, filter, this.#pageSize);
+  *#withSnapshot(filter: ExportFilter, scope: DataScope, write: (snapshot: ExportSnapshot) => ExportStream): ExportStream {
+    const snapshot = new ExportSnapshot(this.#holder.database.name, filter, this.#pageSize, scope);
     this.#open++;
     try {
       return yield* write(snapshot);
@@ -53,12 +59,17 @@ export class SqliteTransitionExports implements TransitionExports {
     }
   }
 
-  xes(filter: ExportFilter): ExportStream {
-    return this.#withSnapshot(filter, (snapshot) => xesDocument(snapshot.citizens(), filter, this.#units));
+  xes(filter: ExportFilter, scope: DataScope): ExportStream {
+    return this.#withSnapshot(filter, scope, (snapshot) => xesDocument(snapshot.citizens(), filter, this.#units));
   }
 
-  ocel(filter: ExportFilter): ExportStream {
-    return this.#withSnapshot(filter, (snapshot) =>
+  citizenIds(filter: ExportFilter, scope: DataScope): string[] {
+    const { where, params } = citizenSelection(filter, scope);
+    return this.#holder.database.prepare(`SELECT DISTINCT t.citizen_id FROM timeline t WHERE ${where} ORDER BY t.citizen_id`).pluck(true).all(params) as string[];
+  }
+
+  ocel(filter: ExportFilter, scope: DataScope): ExportStream {
+    return this.#withSnapshot(filter, scope, (snapshot) =>
       ocelDocument({ citizens: () => snapshot.citizens(), relativeIds: () => snapshot.relativeIds() }, filter, this.#units),
     );
   }

@@ -6,6 +6,7 @@
  * for every adapter, so SQLite and PostgreSQL cannot count differently.
  */
 import { Sector, type UnitDirectory } from '@tracker/domain';
+import type { DataScope } from '../queries.ts';
 import { AGE_BANDS, type AgeBand } from './flowDerivation.ts';
 import { SMALL_CELL_THRESHOLD, groupIntoCells, suppressSmallCells, type FlowMeasures, type JudgedHandover, type SuppressedMeasures } from './flowStatistics.ts';
 
@@ -44,15 +45,25 @@ export interface CohortFilter {
   toSector?: string;
 }
 
+/**
+ * Every view takes the caller's data scope: only handovers touching one of the scope's units (either
+ * side) are counted — read so by the adapter's SQL, never filtered afterwards.
+ */
 export interface FlowQueries {
-  flows(period: FlowPeriod): Promise<FlowEdgeView[]>;
-  flowsBySector(period: FlowPeriod): Promise<SectorFlowView[]>;
-  flowCohorts(period: FlowPeriod, filter?: CohortFilter): Promise<CohortFlowView[]>;
+  /**
+   * Exact edges for the whole kommune (administrators). For a restricted scope (managers) an edge is
+   * shown only when the small-cell rule would withhold none of its counts: FlowEdge's counts are
+   * non-null in the contract, so an edge is left out rather than shown with a count resting on 1–4
+   * citizens; its median and p90 are null unless at least 5 citizens had a handover accepted.
+   */
+  flows(period: FlowPeriod, scope: DataScope): Promise<FlowEdgeView[]>;
+  flowsBySector(period: FlowPeriod, scope: DataScope): Promise<SectorFlowView[]>;
+  flowCohorts(period: FlowPeriod, filter: CohortFilter, scope: DataScope): Promise<CohortFlowView[]>;
 }
 
-/** What an adapter provides: the handovers initiated in the period, judged at its end. */
+/** What an adapter provides: the handovers initiated in the period that touch the scope's units, judged at its end. */
 export interface FlowSource {
-  judgedHandovers(period: FlowPeriod): JudgedHandover[] | Promise<JudgedHandover[]>;
+  judgedHandovers(period: FlowPeriod, scope: DataScope): JudgedHandover[] | Promise<JudgedHandover[]>;
 }
 
 const SECTOR_ORDER: readonly string[] = [...Sector.options, UNKNOWN_SECTOR];
@@ -80,20 +91,39 @@ export class FlowViews implements FlowQueries {
 
   #sectorOf = (unitId: string): string => this.#units.sectorOf(unitId) ?? UNKNOWN_SECTOR;
 
-  async flows(period: FlowPeriod): Promise<FlowEdgeView[]> {
+  async flows(period: FlowPeriod, scope: DataScope): Promise<FlowEdgeView[]> {
     const cells = groupIntoCells(
-      await this.#source.judgedHandovers(period),
+      await this.#source.judgedHandovers(period, scope),
       (h) => ({ fromUnitId: h.fromUnitId, toUnitId: h.toUnitId }),
       (k) => `${k.fromUnitId}\u0000${k.toUnitId}`,
     );
-    return [...cells.values()]
-      .map(({ key, cell }) => ({ ...key, ...cell.measures() }))
-      .sort((a, b) => byText(a.fromUnitId, b.fromUnitId) || byText(a.toUnitId, b.toUnitId));
+    const edges: FlowEdgeView[] = [];
+    for (const { key, cell } of cells.values()) {
+      if (scope.allUnits) {
+        edges.push({ ...key, ...cell.measures() });
+        continue;
+      }
+      const shown = suppressSmallCells(cell, this.#threshold);
+      const counts = [shown.count, shown.accepted, shown.rejected, shown.pending, shown.cancelled, shown.lost];
+      if (counts.some((n) => n === null)) continue;
+      edges.push({
+        ...key,
+        count: shown.count!,
+        accepted: shown.accepted!,
+        rejected: shown.rejected!,
+        pending: shown.pending!,
+        cancelled: shown.cancelled!,
+        lost: shown.lost!,
+        medianDaysToAccept: shown.medianDaysToAccept,
+        p90DaysToAccept: shown.p90DaysToAccept,
+      });
+    }
+    return edges.sort((a, b) => byText(a.fromUnitId, b.fromUnitId) || byText(a.toUnitId, b.toUnitId));
   }
 
-  async flowsBySector(period: FlowPeriod): Promise<SectorFlowView[]> {
+  async flowsBySector(period: FlowPeriod, scope: DataScope): Promise<SectorFlowView[]> {
     const cells = groupIntoCells(
-      await this.#source.judgedHandovers(period),
+      await this.#source.judgedHandovers(period, scope),
       (h) => ({ fromSector: this.#sectorOf(h.fromUnitId), toSector: this.#sectorOf(h.toUnitId) }),
       (k) => `${k.fromSector}\u0000${k.toSector}`,
     );
@@ -102,8 +132,8 @@ export class FlowViews implements FlowQueries {
       .sort((a, b) => bySector(a.fromSector, b.fromSector) || bySector(a.toSector, b.toSector));
   }
 
-  async flowCohorts(period: FlowPeriod, filter: CohortFilter = {}): Promise<CohortFlowView[]> {
-    const rows = (await this.#source.judgedHandovers(period)).filter(
+  async flowCohorts(period: FlowPeriod, filter: CohortFilter, scope: DataScope): Promise<CohortFlowView[]> {
+    const rows = (await this.#source.judgedHandovers(period, scope)).filter(
       (h) =>
         (filter.fromSector === undefined || this.#sectorOf(h.fromUnitId) === filter.fromSector) &&
         (filter.toSector === undefined || this.#sectorOf(h.toUnitId) === filter.toSector),

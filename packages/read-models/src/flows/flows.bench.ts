@@ -9,6 +9,7 @@
 import { sqliteFlowQueries } from './sqliteFlowSource.ts';
 import { BENCH_NOW, benchPopulation } from './benchPopulation.ts';
 import type { FlowPeriod } from './flowQueries.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const citizens = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 100_000);
 const population = benchPopulation({ citizens, rebuild: process.argv.includes('--rebuild') });
@@ -39,8 +40,8 @@ async function measure(name: string, run: () => Promise<unknown[]>): Promise<voi
   out(`${name.padEnd(34)} rows ${String(rows).padStart(4)}  p50 ${at(0.5)} ms  p95 ${at(0.95)} ms  max ${at(1)} ms`);
 }
 
-await measure('flows(2025) unit → unit', () => flows.flows(year));
-await measure('flowsBySector(2025)', () => flows.flowsBySector(year));
-await measure('flowCohorts(2025)', () => flows.flowCohorts(year));
-await measure('flowCohorts(2025, toSector: adult)', () => flows.flowCohorts(year, { toSector: 'adult' }));
+await measure('flows(2025) unit → unit', () => flows.flows(year, ALL_UNITS));
+await measure('flowsBySector(2025)', () => flows.flowsBySector(year, ALL_UNITS));
+await measure('flowCohorts(2025)', () => flows.flowCohorts(year, {}, ALL_UNITS));
+await measure('flowCohorts(2025, toSector: adult)', () => flows.flowCohorts(year, { toSector: 'adult' }, ALL_UNITS));
 population.model.close();

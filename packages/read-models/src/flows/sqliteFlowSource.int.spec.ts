@@ -11,6 +11,7 @@ import { StoredEventFactory } from '../testing/storedEvents.ts';
 import { createFlowDerivation } from './flowDerivation.ts';
 import { sqliteFlowQueries } from './sqliteFlowSource.ts';
 import type { FlowPeriod, FlowQueries } from './flowQueries.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const DAY = 86_400_000;
 const units = loadUnitsFile(DEMO_UNITS_FILE);
@@ -65,16 +66,16 @@ describe('flows over hand-built histories', () => {
       ...transition(make, 'c-10', '2025-05-05T10:00:00+02:00', (c) => [make.event(c, 'HandoverCompleted', '2025-05-07T10:00:00+02:00', { handoverId: 'h1' })], PSYCH),
     ]);
 
-    expect(await flows.flows(YEAR_2025)).toEqual([
+    expect(await flows.flows(YEAR_2025, ALL_UNITS)).toEqual([
       { fromUnitId: YOUTH, toUnitId: PSYCH, count: 1, accepted: 1, rejected: 0, pending: 0, cancelled: 0, medianDaysToAccept: 2, p90DaysToAccept: 2, lost: 0 },
       // Days 1, 2, 3, 10: median 2.5; p90 = 3 + 0.7 × 7 = 7.9.
       { fromUnitId: YOUTH, toUnitId: ADULT, count: 8, accepted: 4, rejected: 1, pending: 2, cancelled: 1, medianDaysToAccept: 2.5, p90DaysToAccept: expect.closeTo(7.9, 10), lost: 0 },
     ]);
     // Judged at the end of the first quarter, the late acceptance is not there yet, and c-10 not initiated.
-    expect(await flows.flows(period('2025-01-01T00:00:00+01:00', '2025-03-05T10:00:00+01:00'))).toEqual([
+    expect(await flows.flows(period('2025-01-01T00:00:00+01:00', '2025-03-05T10:00:00+01:00'), ALL_UNITS)).toEqual([
       { fromUnitId: YOUTH, toUnitId: ADULT, count: 7, accepted: 1, rejected: 0, pending: 6, cancelled: 0, medianDaysToAccept: 1, p90DaysToAccept: 1, lost: 0 },
     ]);
-    expect(await flows.flows(period('2025-06-01T00:00:00+02:00', '2025-06-01T00:00:00+02:00'))).toEqual([]);
+    expect(await flows.flows(period('2025-06-01T00:00:00+02:00', '2025-06-01T00:00:00+02:00'), ALL_UNITS)).toEqual([]);
   });
 
   it('judges lost at the end of the period: after exactly 30 days without coverage, not yet', async () => {
@@ -86,7 +87,7 @@ describe('flows over hand-built histories', () => {
         make.event(c, 'CaseClosed', '2025-03-04T12:00:00+01:00', { caseId: 'k-youth', reason: 'handover' }),
       ]),
     );
-    const lostAt = (to: string) => flows.flows(period('2025-01-01T00:00:00+01:00', to)).then((edges) => edges[0]?.lost);
+    const lostAt = (to: string) => flows.flows(period('2025-01-01T00:00:00+01:00', to), ALL_UNITS).then((edges) => edges[0]?.lost);
     // 30 calendar days after 4 March 12:00 is 3 April 12:00 (summer time by then).
     expect(await lostAt('2025-04-03T12:00:00+02:00')).toBe(0);
     expect(await lostAt('2025-04-03T12:00:00.001+02:00')).toBe(1);
@@ -101,7 +102,7 @@ describe('flows over hand-built histories', () => {
     const make = new StoredEventFactory();
     model.applyBatch(transition(make, 'c-1', '2025-03-03T10:00:00+01:00', (c) => [make.event(c, 'HandoverAccepted', '2025-03-10T10:00:00+01:00', { handoverId: 'h1' })]));
     model.applyBatch([make.event('c-1', 'HandoverInitiated', '2025-02-03T10:00:00+01:00', { handoverId: 'h1', fromUnitId: YOUTH, toUnitId: PSYCH, kind: 'referral' })]);
-    expect(await flows.flows(YEAR_2025)).toMatchObject([{ fromUnitId: YOUTH, toUnitId: PSYCH, count: 1, accepted: 1, medianDaysToAccept: 35 }]);
+    expect(await flows.flows(YEAR_2025, ALL_UNITS)).toMatchObject([{ fromUnitId: YOUTH, toUnitId: PSYCH, count: 1, accepted: 1, medianDaysToAccept: 35 }]);
   });
 
   it('rolls up by sector and by cohort, withholding cells of fewer than 5 citizens', async () => {
@@ -120,14 +121,14 @@ describe('flows over hand-built histories', () => {
     }
     model.applyBatch(events);
 
-    expect(await flows.flowsBySector(YEAR_2025)).toEqual([
+    expect(await flows.flowsBySector(YEAR_2025, ALL_UNITS)).toEqual([
       { fromSector: 'child', toSector: 'youth', citizens: null, count: null, accepted: null, rejected: null, pending: null, cancelled: null, medianDaysToAccept: null, p90DaysToAccept: null, lost: null, suppressed: true },
       { fromSector: 'youth', toSector: 'adult', citizens: 6, count: 6, accepted: 6, rejected: 0, pending: 0, cancelled: 0, medianDaysToAccept: 2, p90DaysToAccept: 3, lost: 0, suppressed: false },
     ]);
-    expect(await flows.flowCohorts(YEAR_2025, { toSector: 'adult' })).toEqual([
+    expect(await flows.flowCohorts(YEAR_2025, { toSector: 'adult' }, ALL_UNITS)).toEqual([
       { fromSector: 'youth', toSector: 'adult', ageBand: 'AGE_15_17', municipality: '0751', citizens: 6, count: 6, accepted: 6, rejected: 0, pending: 0, cancelled: 0, medianDaysToAccept: 2, p90DaysToAccept: 3, lost: 0, suppressed: false },
     ]);
-    expect((await flows.flowCohorts(YEAR_2025)).map((c) => [c.fromSector, c.toSector, c.ageBand, c.suppressed])).toEqual([
+    expect((await flows.flowCohorts(YEAR_2025, {}, ALL_UNITS)).map((c) => [c.fromSector, c.toSector, c.ageBand, c.suppressed])).toEqual([
       ['child', 'youth', 'AGE_0_14', true],
       ['youth', 'adult', 'AGE_15_17', false],
     ]);
@@ -136,7 +137,7 @@ describe('flows over hand-built histories', () => {
   it('says how to register the derivation when the read models lack it', async () => {
     const model = new SqliteReadModel({ file: ':memory:', projection, configFingerprint: 'no-flows' });
     open.push(model);
-    await expect(sqliteFlowQueries(model, { units }).flows(YEAR_2025)).rejects.toThrow(/createFlowDerivation/);
+    await expect(sqliteFlowQueries(model, { units }).flows(YEAR_2025, ALL_UNITS)).rejects.toThrow(/createFlowDerivation/);
   });
 });
 
@@ -149,7 +150,7 @@ describe('flows over generated histories', () => {
 
   async function everyView(flows: FlowQueries, periods: FlowPeriod[]) {
     const out: unknown[] = [];
-    for (const p of periods) out.push(await flows.flows(p), await flows.flowsBySector(p), await flows.flowCohorts(p));
+    for (const p of periods) out.push(await flows.flows(p, ALL_UNITS), await flows.flowsBySector(p, ALL_UNITS), await flows.flowCohorts(p, {}, ALL_UNITS));
     return out;
   }
 
@@ -174,7 +175,7 @@ describe('flows over generated histories', () => {
     expect(await everyView(late.flows, periods)).toEqual(expected);
 
     // Invariants of every edge: the outcomes partition the count; lost and times stay in range.
-    const all = await inOrder.flows.flows(periods[3]!);
+    const all = await inOrder.flows.flows(periods[3]!, ALL_UNITS);
     const total = all.reduce((n, e) => n + e.count, 0);
     const handovers = inOrder.model.database.prepare('SELECT count(*) AS n FROM handovers WHERE initiated_ms < ?').get(at(NOW.toISOString())) as { n: number };
     expect(total).toBe(handovers.n);

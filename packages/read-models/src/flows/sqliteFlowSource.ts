@@ -3,6 +3,8 @@
  * (flowDerivation.ts), read for one period through the index on initiated_ms and judged at its end.
  */
 import type Database from 'better-sqlite3';
+import { scopeShape, unitScopeSqliteNamed } from '@tracker/security';
+import type { DataScope } from '../queries.ts';
 import { FLOW_HANDOVERS_TABLE, type AgeBand } from './flowDerivation.ts';
 import { FlowViews, type FlowPeriod, type FlowQueries, type FlowSource, type FlowViewsOptions } from './flowQueries.ts';
 import { outcomeAt, type JudgedHandover } from './flowStatistics.ts';
@@ -26,14 +28,19 @@ type Row = [
   lostFromMs: number | null,
 ];
 
-const PERIOD_QUERY = `
+/** The period's handovers touching the scope's units (either side); `@scopeUnits` is bound only for some units. */
+const periodQuery = (scope: DataScope) => {
+  const from = unitScopeSqliteNamed(scope, 'from_unit_id');
+  const to = unitScopeSqliteNamed(scope, 'to_unit_id');
+  return `
   SELECT citizen_id, from_unit_id, to_unit_id, accepted_ms, rejected_ms, completed_ms, cancelled_ms,
          days_to_accept, age_band, municipality, lost_from_ms
-  FROM ${FLOW_HANDOVERS_TABLE.name} WHERE initiated_ms >= ? AND initiated_ms < ?`;
+  FROM ${FLOW_HANDOVERS_TABLE.name} WHERE initiated_ms >= @fromMs AND initiated_ms < @toMs AND (${from.sql} OR ${to.sql})`;
+};
 
 export class SqliteFlowSource implements FlowSource {
   readonly #holder: SqliteDatabaseHolder;
-  #prepared: { db: Database.Database; statement: Database.Statement<[number, number], Row> } | undefined;
+  #prepared: { db: Database.Database; statements: Map<string, Database.Statement<[Record<string, unknown>], Row>> } | undefined;
 
   /**
    * The database is taken from the holder on first use, so the adapter can be made before the read
@@ -43,19 +50,25 @@ export class SqliteFlowSource implements FlowSource {
     this.#holder = holder;
   }
 
-  #statement(): Database.Statement<[number, number], Row> {
+  #statement(scope: DataScope): Database.Statement<[Record<string, unknown>], Row> {
     const db = this.#holder.database;
     if (this.#prepared?.db !== db) {
       const table = db.prepare<[string], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?`).get(FLOW_HANDOVERS_TABLE.name);
       if (!table) throw new Error(`the read models have no ${FLOW_HANDOVERS_TABLE.name} table: register createFlowDerivation(units) in their derived option`);
-      this.#prepared = { db, statement: db.prepare<[number, number], Row>(PERIOD_QUERY).raw(true) };
+      this.#prepared = { db, statements: new Map() };
     }
-    return this.#prepared.statement;
+    const shape = scopeShape(scope);
+    let statement = this.#prepared.statements.get(shape);
+    if (!statement) {
+      statement = db.prepare<[Record<string, unknown>], Row>(periodQuery(scope)).raw(true);
+      this.#prepared.statements.set(shape, statement);
+    }
+    return statement;
   }
 
-  judgedHandovers({ fromMs, toMs }: FlowPeriod): JudgedHandover[] {
+  judgedHandovers({ fromMs, toMs }: FlowPeriod, scope: DataScope): JudgedHandover[] {
     if (!(fromMs < toMs)) return [];
-    const rows = this.#statement().all(fromMs, toMs);
+    const rows = this.#statement(scope).all({ fromMs, toMs, ...unitScopeSqliteNamed(scope, 'from_unit_id').params });
     const judged: JudgedHandover[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const [citizenId, fromUnitId, toUnitId, acceptedMs, rejectedMs, completedMs, cancelledMs, daysToAccept, ageBand, municipality, lostFromMs] = rows[i]!;

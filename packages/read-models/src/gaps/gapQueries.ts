@@ -4,7 +4,7 @@
  * PostgreSQL in distributed mode answers the same from the same derived rows.
  */
 import type { StreamAnomalyKind, GapKind } from '@tracker/domain';
-import type { Page, PageRequest } from '../queries.ts';
+import type { DataScope, Page, PageRequest } from '../queries.ts';
 
 export interface GapView {
   kind: GapKind;
@@ -80,15 +80,27 @@ export interface AnomalyCountView {
   count: number;
 }
 
+/**
+ * Whose anomalies an anomaly count covers: the citizens in `scope`, and — for integrators — only the
+ * facts their own source systems sent. `minCitizens` withholds rows resting on fewer distinct
+ * citizens (managers' small-cell rule, domain.md §6); a withheld row is left out, not shown as 0.
+ */
+export interface AnomalyCountScope {
+  scope: DataScope;
+  sources?: readonly string[];
+  minCitizens?: number;
+}
+
+/** Every query takes the caller's data scope and reads only rows of citizens in it (queries.ts). */
 export interface GapQueries {
-  /** Gaps across all citizens, oldest start first (then citizen, then gap). */
-  gaps(filter: GapFilter, page: PageRequest): Promise<Page<GapView>>;
+  /** Gaps across the scope's citizens, oldest start first (then citizen, then gap). */
+  gaps(filter: GapFilter, page: PageRequest, scope: DataScope): Promise<Page<GapView>>;
   /** One citizen's gaps at asOf, oldest start first. */
-  citizenGaps(citizenId: string, asOf: number, filter?: CitizenGapFilter): Promise<GapView[]>;
+  citizenGaps(citizenId: string, asOf: number, filter: CitizenGapFilter, scope: DataScope): Promise<GapView[]>;
   /** One citizen's relatives linked by asOf, in order of linking. */
-  relatives(citizenId: string, asOf: number): Promise<RelativeView[]>;
+  relatives(citizenId: string, asOf: number, scope: DataScope): Promise<RelativeView[]>;
   /** One citizen's anomalies that had occurred by asOf, in world order. */
-  anomalies(citizenId: string, asOf: number): Promise<AnomalyView[]>;
+  anomalies(citizenId: string, asOf: number, scope: DataScope): Promise<AnomalyView[]>;
   /** Anomalies that had occurred by asOf, counted per source system and kind. */
-  anomalyCounts(asOf: number): Promise<AnomalyCountView[]>;
+  anomalyCounts(asOf: number, scope: AnomalyCountScope): Promise<AnomalyCountView[]>;
 }

@@ -17,6 +17,7 @@ import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
 import type { GapFilter } from './gapQueries.ts';
 import { gapsDerivation } from './gapsDerivation.ts';
 import { SqliteGapQueries } from './sqliteGapQueries.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 /** Results go to stdout (the lint rule keeps console.log out of package sources). */
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -94,13 +95,13 @@ const stats = (samples: number[]): Stats => {
 
 async function time(name: string, filters: GapFilter[]): Promise<void> {
   // Warm up once per filter (statement preparation, page cache), then measure `rounds` passes.
-  for (const f of filters) await queries.gaps(f, { first: 50, offset: 0 });
+  for (const f of filters) await queries.gaps(f, { first: 50, offset: 0 }, ALL_UNITS);
   const samples: number[] = [];
   let maxTotal = 0;
   for (let r = 0; r < rounds; r++) {
     for (const f of filters) {
       const t0 = performance.now();
-      const page = await queries.gaps(f, { first: 50, offset: 0 });
+      const page = await queries.gaps(f, { first: 50, offset: 0 }, ALL_UNITS);
       samples.push(performance.now() - t0);
       maxTotal = Math.max(maxTotal, page.totalCount);
     }
@@ -123,15 +124,15 @@ const ids = Array.from({ length: 1000 }, (_, i) => `c-gen-${String(Math.floor((i
 const citizenSamples: number[] = [];
 for (const id of ids) {
   const t0 = performance.now();
-  await queries.citizenGaps(id, asOfNow);
-  await queries.relatives(id, asOfNow);
-  await queries.anomalies(id, asOfNow);
+  await queries.citizenGaps(id, asOfNow, {}, ALL_UNITS);
+  await queries.relatives(id, asOfNow, ALL_UNITS);
+  await queries.anomalies(id, asOfNow, ALL_UNITS);
   citizenSamples.push(performance.now() - t0);
 }
 const c = stats(citizenSamples);
 print(`${"one citizen's gaps + relatives + anomalies".padEnd(52)} p50 ${c.p50.toFixed(2).padStart(6)} ms  p95 ${c.p95.toFixed(2).padStart(6)} ms  p99 ${c.p99.toFixed(2).padStart(6)} ms  max ${c.max.toFixed(2).padStart(6)} ms  (${c.n} citizens)`);
 
 const t0 = performance.now();
-const counts = await queries.anomalyCounts(asOfNow);
+const counts = await queries.anomalyCounts(asOfNow, { scope: ALL_UNITS });
 print(`${'anomalyCounts(now)'.padEnd(52)} ${(performance.now() - t0).toFixed(2)} ms (${counts.length} cells)`);
 readModel.close();

@@ -30,6 +30,7 @@ import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
 import type { GapFilter, GapView } from './gapQueries.ts';
 import { gapsDerivation } from './gapsDerivation.ts';
 import { SqliteGapQueries } from './sqliteGapQueries.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const units = loadUnitsFile(DEMO_UNITS_FILE);
 const hverdage = new WorkingDayCalendar();
@@ -109,9 +110,9 @@ function expectedConnection(fromScratch: Map<string, CitizenGapAnalysis>, filter
 async function answers(p: Projected, citizenIds: string[], instants: number[], filters: (asOf: number) => GapFilter[]) {
   const out: unknown[] = [];
   for (const asOf of instants) {
-    for (const filter of filters(asOf)) out.push(await p.queries.gaps(filter, ALL));
-    out.push(await p.queries.anomalyCounts(asOf));
-    for (const id of citizenIds) out.push(await p.queries.citizenGaps(id, asOf), await p.queries.relatives(id, asOf), await p.queries.anomalies(id, asOf));
+    for (const filter of filters(asOf)) out.push(await p.queries.gaps(filter, ALL, ALL_UNITS));
+    out.push(await p.queries.anomalyCounts(asOf, { scope: ALL_UNITS }));
+    for (const id of citizenIds) out.push(await p.queries.citizenGaps(id, asOf, {}, ALL_UNITS), await p.queries.relatives(id, asOf, ALL_UNITS), await p.queries.anomalies(id, asOf, ALL_UNITS));
   }
   return out;
 }
@@ -172,18 +173,18 @@ describe('gaps: incremental equals from scratch, whatever the arrival order', ()
 
             for (const asOf of instants) {
               for (const filter of filtersAt(asOf)) {
-                const page = await incremental.queries.gaps(filter, ALL);
+                const page = await incremental.queries.gaps(filter, ALL, ALL_UNITS);
                 const expected = expectedConnection(fromScratch, filter);
                 expect(page.nodes).toEqual(expected);
                 expect(page.totalCount).toBe(expected.length);
               }
               for (const id of ids) {
                 const analysis = fromScratch.get(id)!;
-                expect(await incremental.queries.citizenGaps(id, asOf)).toEqual(gapsAsOf(analysis.gaps, asOf).map((g) => viewOf(id, g)));
-                expect((await incremental.queries.anomalies(id, asOf)).map((a) => [a.kind, a.eventId, a.description])).toEqual(
+                expect(await incremental.queries.citizenGaps(id, asOf, {}, ALL_UNITS)).toEqual(gapsAsOf(analysis.gaps, asOf).map((g) => viewOf(id, g)));
+                expect((await incremental.queries.anomalies(id, asOf, ALL_UNITS)).map((a) => [a.kind, a.eventId, a.description])).toEqual(
                   analysis.anomalies.filter((a) => a.occurredMs <= asOf).map((a) => [a.kind, a.eventId, ANOMALY_DESCRIPTIONS[a.kind]]),
                 );
-                expect((await incremental.queries.relatives(id, asOf)).map((r) => [r.id, r.relation, r.custody, r.representation])).toEqual(
+                expect((await incremental.queries.relatives(id, asOf, ALL_UNITS)).map((r) => [r.id, r.relation, r.custody, r.representation])).toEqual(
                   relativesAsOf(analysis.relativeFacts, asOf).map((r) => [r.relativeId, r.relation, r.custody, r.representation]),
                 );
               }

@@ -8,6 +8,7 @@ import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
 import { StoredEventFactory } from '../testing/storedEvents.ts';
 import { gapsDerivation } from './gapsDerivation.ts';
 import { SqliteGapQueries } from './sqliteGapQueries.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const units = loadUnitsFile(DEMO_UNITS_FILE);
 const hverdage = new WorkingDayCalendar();
@@ -50,33 +51,33 @@ describe('gaps read model (SQLite)', () => {
   it('a late acceptance closes the pending gap retroactively; asOf before it still sees it open', async () => {
     readModel.applyBatch([...adult('c-1'), initiation('c-1', 'ho-1', '2025-03-03T10:00:00+01:00')]);
     const now = t('2025-04-01T12:00:00+02:00');
-    expect((await queries.gaps({ unitId: PSYCHIATRY, open: true, asOf: now }, PAGE)).nodes).toMatchObject([
+    expect((await queries.gaps({ unitId: PSYCHIATRY, open: true, asOf: now }, PAGE, ALL_UNITS)).nodes).toMatchObject([
       { kind: 'HANDOVER_PENDING', citizenId: 'c-1', fromUnitId: ADULT, toUnitId: PSYCHIATRY, subjectId: 'ho-1', startedAt: '2025-03-03T10:00:00+01:00', endedAt: null, dueAt: '2025-03-18T00:00:00+01:00', open: true, overdue: true },
     ]);
 
     // The acceptance happened on 7 March but arrives weeks later.
     readModel.applyBatch([fact('c-1', 'HandoverAccepted', '2025-03-07T11:00:00+01:00', { handoverId: 'ho-1' }, 'sbsys')]);
-    expect((await queries.gaps({ unitId: PSYCHIATRY, open: true, asOf: now }, PAGE)).totalCount).toBe(0);
-    const [closed] = await queries.citizenGaps('c-1', now);
+    expect((await queries.gaps({ unitId: PSYCHIATRY, open: true, asOf: now }, PAGE, ALL_UNITS)).totalCount).toBe(0);
+    const [closed] = await queries.citizenGaps('c-1', now, {}, ALL_UNITS);
     expect(closed).toMatchObject({ endedAt: '2025-03-07T11:00:00+01:00', open: false, overdue: false });
     expect(closed!.durationDays).toBeCloseTo(4 + 1 / 24, 9);
-    const [before] = await queries.citizenGaps('c-1', t('2025-03-05T10:00:00+01:00'));
+    const [before] = await queries.citizenGaps('c-1', t('2025-03-05T10:00:00+01:00'), {}, ALL_UNITS);
     expect(before).toMatchObject({ endedAt: null, open: true, durationDays: 2 });
-    expect(await queries.citizenGaps('c-1', t('2025-03-03T09:59:59+01:00'))).toEqual([]);
+    expect(await queries.citizenGaps('c-1', t('2025-03-03T09:59:59+01:00'), {}, ALL_UNITS)).toEqual([]);
   });
 
   it('a late initiation opens UNCOVERED retroactively; a late case opening removes it again', async () => {
     readModel.applyBatch([...adult('c-2'), fact('c-2', 'CaseClosed', '2025-02-05T10:00:00+01:00', { caseId: 'sag-1', reason: 'completed' })]);
-    expect(await queries.citizenGaps('c-2', t('2025-03-01T00:00:00+01:00'))).toEqual([]);
+    expect(await queries.citizenGaps('c-2', t('2025-03-01T00:00:00+01:00'), {}, ALL_UNITS)).toEqual([]);
 
     readModel.applyBatch([initiation('c-2', 'ho-1', '2025-02-03T10:00:00+01:00')]);
     const march = t('2025-03-01T00:00:00+01:00');
-    expect((await queries.gaps({ kind: 'UNCOVERED', asOf: march }, PAGE)).nodes).toMatchObject([
+    expect((await queries.gaps({ kind: 'UNCOVERED', asOf: march }, PAGE, ALL_UNITS)).nodes).toMatchObject([
       { citizenId: 'c-2', fromUnitId: ADULT, toUnitId: PSYCHIATRY, subjectId: 'sag-1', startedAt: '2025-02-05T10:00:00+01:00', open: true },
     ]);
     // The sending unit's colleague had opened a case the day before the closing; it is recorded late.
     readModel.applyBatch([fact('c-2', 'CaseOpened', '2025-02-04T10:00:00+01:00', { caseId: 'sag-2', unitId: JOBCENTER })]);
-    expect((await queries.gaps({ kind: 'UNCOVERED', asOf: march }, PAGE)).totalCount).toBe(0);
+    expect((await queries.gaps({ kind: 'UNCOVERED', asOf: march }, PAGE, ALL_UNITS)).totalCount).toBe(0);
   });
 
   it('filters by unit (from or to), kind, open and overdue, with totalCount and pages', async () => {
@@ -91,7 +92,7 @@ describe('gaps read model (SQLite)', () => {
     ]);
     const asOf = t('2025-03-20T12:00:00+01:00');
     const keys = async (filter: Parameters<SqliteGapQueries['gaps']>[0]) =>
-      (await queries.gaps(filter, PAGE)).nodes.map((g) => `${g.citizenId}/${g.kind}/${g.subjectId}`);
+      (await queries.gaps(filter, PAGE, ALL_UNITS)).nodes.map((g) => `${g.citizenId}/${g.kind}/${g.subjectId}`);
 
     expect(await keys({ asOf })).toEqual(['c-a/HANDOVER_PENDING/ho-1', 'c-b/HANDOVER_PENDING/ho-2', 'c-b/HANDOVER_REJECTED/ho-2', 'c-c/HANDOVER_PENDING/ho-3']);
     expect(await keys({ unitId: ADULT, asOf })).toEqual(['c-a/HANDOVER_PENDING/ho-1', 'c-b/HANDOVER_PENDING/ho-2', 'c-b/HANDOVER_REJECTED/ho-2']);
@@ -102,9 +103,9 @@ describe('gaps read model (SQLite)', () => {
     expect(await keys({ kind: 'HANDOVER_REJECTED', unitId: PSYCHIATRY, asOf })).toEqual([]);
     expect(await keys({ asOf: t('2025-03-04T09:00:00+01:00') })).toEqual(['c-a/HANDOVER_PENDING/ho-1']);
 
-    const first = await queries.gaps({ asOf }, { first: 3, offset: 0 });
+    const first = await queries.gaps({ asOf }, { first: 3, offset: 0 }, ALL_UNITS);
     expect([first.totalCount, first.nodes.length, first.hasNextPage]).toEqual([4, 3, true]);
-    const second = await queries.gaps({ asOf }, { first: 3, offset: 3 });
+    const second = await queries.gaps({ asOf }, { first: 3, offset: 3 }, ALL_UNITS);
     expect([second.nodes.length, second.hasNextPage, second.nodes[0]!.subjectId]).toEqual([1, false, 'ho-3']);
   });
 
@@ -118,7 +119,7 @@ describe('gaps read model (SQLite)', () => {
       initiation('c-early', 'ho-2', '2025-03-03T10:00:00+01:00'),
       fact('c-early', 'HandoverAccepted', '2025-03-17T23:59:59.999+01:00', { handoverId: 'ho-2' }),
     ]);
-    const overdue = async (asOf: number, value: boolean) => (await queries.gaps({ overdue: value, asOf }, PAGE)).nodes.map((g) => g.citizenId);
+    const overdue = async (asOf: number, value: boolean) => (await queries.gaps({ overdue: value, asOf }, PAGE, ALL_UNITS)).nodes.map((g) => g.citizenId);
     expect(await overdue(t(due) - 1, true)).toEqual([]);
     expect(await overdue(t(due), true)).toEqual(['c-due']);
     expect(await overdue(t('2026-01-01T00:00:00+01:00'), true)).toEqual(['c-due']);
@@ -138,7 +139,7 @@ describe('gaps read model (SQLite)', () => {
       fact(c, 'RepresentationGranted', '2025-06-10T10:00:00+02:00', { relativeId: 'r-1', basis: 'vaergemaal' }, 'nexus'),
     ]);
     const may = t('2025-05-10T12:00:00+02:00');
-    expect(await queries.relatives(c, may)).toEqual([
+    expect(await queries.relatives(c, may, ALL_UNITS)).toEqual([
       {
         id: 'r-1',
         relation: 'parent',
@@ -153,17 +154,17 @@ describe('gaps read model (SQLite)', () => {
       },
       { id: 'r-2', relation: 'sibling', custody: false, representation: null, linkedAt: '2019-01-02T09:05:00+01:00', representationGrantedAt: null, contacts: [] },
     ]);
-    expect((await queries.relatives(c, t('2025-01-01T00:00:00+01:00')))[0]).toMatchObject({ custody: true, contacts: [] });
-    expect((await queries.relatives(c, t('2025-07-01T00:00:00+02:00')))[0]).toMatchObject({ representation: 'vaergemaal', representationGrantedAt: '2025-06-10T10:00:00+02:00' });
+    expect((await queries.relatives(c, t('2025-01-01T00:00:00+01:00'), ALL_UNITS))[0]).toMatchObject({ custody: true, contacts: [] });
+    expect((await queries.relatives(c, t('2025-07-01T00:00:00+02:00'), ALL_UNITS))[0]).toMatchObject({ representation: 'vaergemaal', representationGrantedAt: '2025-06-10T10:00:00+02:00' });
 
-    const kinds = (await queries.citizenGaps(c, may)).map((g) => [g.kind, g.subjectId, g.open]);
+    const kinds = (await queries.citizenGaps(c, may, {}, ALL_UNITS)).map((g) => [g.kind, g.subjectId, g.open]);
     expect(kinds).toEqual([
       ['RELATIVE_UNANSWERED', 'hv-1', false],
       ['RELATIVE_UNANSWERED', 'hv-2', true],
       ['AGE_CLIFF', null, true],
       ['REPRESENTATION_LOST', 'r-1', true],
     ]);
-    expect(await queries.citizenGaps(c, may, { kind: 'REPRESENTATION_LOST', open: true })).toMatchObject([{ relativeId: 'r-1', fromUnitId: YOUTH, startedAt: '2025-05-01T00:00:00+02:00' }]);
+    expect(await queries.citizenGaps(c, may, { kind: 'REPRESENTATION_LOST', open: true }, ALL_UNITS)).toMatchObject([{ relativeId: 'r-1', fromUnitId: YOUTH, startedAt: '2025-05-01T00:00:00+02:00' }]);
   });
 
   it('lists anomalies per citizen and counts them per source system at asOf', async () => {
@@ -174,23 +175,23 @@ describe('gaps read model (SQLite)', () => {
       ...adult('c-y'),
       fact('c-y', 'HandoverRejected', '2025-03-01T10:00:00+01:00', { handoverId: 'ho-8', reason: 'x' }, 'dubu'),
     ]);
-    const anomalies = await queries.anomalies('c-x', t('2025-12-31T00:00:00+01:00'));
+    const anomalies = await queries.anomalies('c-x', t('2025-12-31T00:00:00+01:00'), ALL_UNITS);
     expect(anomalies).toMatchObject([
       { kind: 'HANDOVER_NOT_INITIATED', eventType: 'HandoverAccepted', occurredAt: '2025-02-01T10:00:00+01:00', source: 'dubu', subjectId: 'ho-9' },
       { kind: 'CASE_NOT_OPEN', eventType: 'CaseClosed', source: 'nexus', subjectId: 'sag-9' },
     ]);
     expect(anomalies[0]!.description).toMatch(/before it was initiated/);
-    expect(await queries.anomalyCounts(t('2025-12-31T00:00:00+01:00'))).toEqual([
+    expect(await queries.anomalyCounts(t('2025-12-31T00:00:00+01:00'), { scope: ALL_UNITS })).toEqual([
       { source: 'dubu', kind: 'HANDOVER_NOT_INITIATED', count: 2 },
       { source: 'nexus', kind: 'CASE_NOT_OPEN', count: 1 },
     ]);
-    expect(await queries.anomalyCounts(t('2025-02-15T00:00:00+01:00'))).toEqual([
+    expect(await queries.anomalyCounts(t('2025-02-15T00:00:00+01:00'), { scope: ALL_UNITS })).toEqual([
       { source: 'dubu', kind: 'HANDOVER_NOT_INITIATED', count: 1 },
       { source: 'nexus', kind: 'CASE_NOT_OPEN', count: 1 },
     ]);
     // The missing initiation arrives late: the acceptance no longer contradicts the stream.
     readModel.applyBatch([initiation('c-x', 'ho-9', '2025-01-20T10:00:00+01:00')]);
-    expect((await queries.anomalies('c-x', t('2025-12-31T00:00:00+01:00'))).map((a) => a.kind)).toEqual(['CASE_NOT_OPEN']);
+    expect((await queries.anomalies('c-x', t('2025-12-31T00:00:00+01:00'), ALL_UNITS)).map((a) => a.kind)).toEqual(['CASE_NOT_OPEN']);
   });
 
   it('the open gaps of one unit are counted and paged inside its index, without sorting the open-ended ones', () => {
@@ -202,7 +203,7 @@ describe('gaps read model (SQLite)', () => {
         get: (db, key) => (key === 'prepare' ? (sql: string) => (sqls.push(sql), db.prepare(sql)) : Reflect.get(db, key)),
       }),
     );
-    void spy.gaps({ unitId: ADULT, open: true, asOf: 0 }, PAGE);
+    void spy.gaps({ unitId: ADULT, open: true, asOf: 0 }, PAGE, ALL_UNITS);
     const [count, page] = sqls.slice(-2) as [string, string];
     expect(plan(count, { unitId: ADULT, asOf: 0 }).join(' ')).toMatch(/SEARCH gaps USING COVERING INDEX gaps_by_unit_id_until_ms\w* \(unit_id=\? AND until_ms>\?\)/);
     const steps = plan(page, { unitId: ADULT, asOf: 0, limit: 1, offset: 0 });
@@ -211,10 +212,17 @@ describe('gaps read model (SQLite)', () => {
     expect(steps[openEnded]).toMatch(/COVERING INDEX gaps_by_unit_id/);
     expect(steps[openEnded + 1]).toBe('RIGHT'); // no sort between the open-ended range and the other arm
 
-    // One citizen's rows come through the citizen index, not a scan of a wide index.
-    for (const sql of sqls.filter((q) => q.includes(':citizenId'))) {
-      expect(plan(sql, { citizenId: 'c-1', asOf: 0 }).join(' ')).toMatch(/USING INDEX (gaps|citizen_relatives|citizen_anomalies)_by_citizen \(citizen_id=\?\)/);
+    // One citizen's rows come through the citizen index, not a scan of a wide index, whatever the scope.
+    for (const scope of [ALL_UNITS, { allUnits: false as const, units: [ADULT] }]) {
+      sqls.length = 0;
+      void spy.citizenGaps('c-1', 0, {}, scope);
+      void spy.relatives('c-1', 0, scope);
+      void spy.anomalies('c-1', 0, scope);
+      const scopeParams = scope.allUnits ? {} : { scopeUnits: JSON.stringify(scope.units) };
+      for (const sql of sqls.filter((q) => q.includes(':citizenId'))) {
+        expect(plan(sql, { citizenId: 'c-1', asOf: 0, ...scopeParams }).join(' ')).toMatch(/USING INDEX (gaps|citizen_relatives|citizen_anomalies)_by_citizen \(citizen_id=\?\)/);
+      }
+      expect(sqls.filter((q) => q.includes(':citizenId'))).toHaveLength(4);
     }
-    expect(sqls.filter((q) => q.includes(':citizenId'))).toHaveLength(4);
   });
 });

@@ -15,9 +15,10 @@ import {
   type GapKind,
   type RelativeFact,
 } from '@tracker/domain';
-import type { Page, PageRequest } from '../queries.ts';
+import { citizenScopeSqliteNamed, scopeShape } from '@tracker/security';
+import type { DataScope, Page, PageRequest } from '../queries.ts';
 import { ANOMALIES_TABLE, GAPS_TABLE, OPEN_UNTIL, RELATIVES_TABLE } from './gapsDerivation.ts';
-import type { AnomalyCountView, AnomalyView, CitizenGapFilter, GapFilter, GapQueries, GapView, RelativeContactView, RelativeView } from './gapQueries.ts';
+import type { AnomalyCountScope, AnomalyCountView, AnomalyView, CitizenGapFilter, GapFilter, GapQueries, GapView, RelativeContactView, RelativeView } from './gapQueries.ts';
 
 interface GapRow {
   citizen_id: string;
@@ -40,39 +41,33 @@ const OVERDUE = 'due_ms <= :asOf AND until_ms >= due_ms';
 export class SqliteGapQueries implements GapQueries {
   readonly #db: Database.Database;
   readonly #byShape = new Map<string, { count: Database.Statement; page: Database.Statement }>();
-  readonly #statements;
+  readonly #prepared = new Map<string, Database.Statement>();
 
   /** `database` is SqliteReadModel#database, built with gapsDerivation among its derived models. */
   constructor(database: Database.Database) {
     this.#db = database;
-    // One citizen's rows are found by citizen_id; the unary + keeps SQLite's planner (which has no
-    // statistics here) from preferring the wide kind/is_primary indexes and scanning every citizen.
-    this.#statements = {
-      citizenGaps: database.prepare<{ citizenId: string; asOf: number }, GapRow>(
-        `SELECT ${GAP_COLUMNS} FROM ${GAPS_TABLE} WHERE citizen_id = :citizenId AND +is_primary = 1 AND started_ms <= :asOf ORDER BY started_ms, gap_key`,
-      ),
-      relativeFacts: database.prepare<
-        { citizenId: string; asOf: number },
-        { fact: 'linked' | 'representation'; relative_id: string; at_ms: number; relation: string | null; custody: number | null; custody_ends_ms: number | null; basis: string | null }
-      >(`SELECT fact, relative_id, at_ms, relation, custody, custody_ends_ms, basis FROM ${RELATIVES_TABLE} WHERE citizen_id = :citizenId AND at_ms <= :asOf ORDER BY at_ms, rowid`),
-      relativeContacts: database.prepare<{ citizenId: string; asOf: number }, GapRow>(
-        `SELECT ${GAP_COLUMNS} FROM ${GAPS_TABLE}
-         WHERE citizen_id = :citizenId AND +is_primary = 1 AND +kind = 'RELATIVE_UNANSWERED' AND relative_id IS NOT NULL AND started_ms <= :asOf
-         ORDER BY started_ms, gap_key`,
-      ),
-      anomalies: database.prepare<
-        { citizenId: string; asOf: number },
-        { kind: StreamAnomalyKind; event_id: string; event_type: string; occurred_ms: number; source: string | null; subject_id: string | null }
-      >(`SELECT kind, event_id, event_type, occurred_ms, source, subject_id FROM ${ANOMALIES_TABLE} WHERE citizen_id = :citizenId AND occurred_ms <= :asOf ORDER BY occurred_ms, rowid`),
-      anomalyCounts: database.prepare<{ asOf: number }, { source: string | null; kind: StreamAnomalyKind; n: number }>(
-        `SELECT source, kind, count(*) AS n FROM ${ANOMALIES_TABLE} WHERE occurred_ms <= :asOf GROUP BY source, kind ORDER BY source, kind`,
-      ),
-    };
   }
 
-  async gaps(filter: GapFilter, page: PageRequest): Promise<Page<GapView>> {
-    const { count, page: pageStatement } = this.#statementsFor(filter);
-    const params: Record<string, unknown> = { asOf: filter.asOf };
+  /** A statement prepared once per SQL text (the scope's condition changes the text only by its shape). */
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#prepared.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#prepared.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** One citizen's rows of a table, with the scope ANDed in: `sql` receives the condition over citizen_id. */
+  #citizenRows<R>(scope: DataScope, params: Record<string, unknown>, sql: (inScope: string) => string): R[] {
+    const inScope = citizenScopeSqliteNamed(scope, { citizenColumn: 'citizen_id' });
+    return this.#prepare(sql(inScope.sql)).all({ ...params, ...inScope.params }) as R[];
+  }
+
+  async gaps(filter: GapFilter, page: PageRequest, scope: DataScope): Promise<Page<GapView>> {
+    const inScope = citizenScopeSqliteNamed(scope, { citizenColumn: 'citizen_id' });
+    const { count, page: pageStatement } = this.#statementsFor(filter, scope, inScope.sql);
+    const params: Record<string, unknown> = { asOf: filter.asOf, ...inScope.params };
     if (filter.unitId !== undefined) params.unitId = filter.unitId;
     if (filter.kind !== undefined) params.kind = filter.kind;
     const totalCount = (count.get(params) as { n: number }).n;
@@ -80,21 +75,48 @@ export class SqliteGapQueries implements GapQueries {
     return { nodes: rows.slice(0, page.first).map((r) => toGapView(r, filter.asOf)), totalCount, hasNextPage: rows.length > page.first };
   }
 
-  async citizenGaps(citizenId: string, asOf: number, filter: CitizenGapFilter = {}): Promise<GapView[]> {
-    return this.#statements.citizenGaps
-      .all({ citizenId, asOf })
+  // One citizen's rows are found by citizen_id; the unary + keeps SQLite's planner (which has no
+  // statistics here) from preferring the wide kind/is_primary indexes and scanning every citizen.
+
+  async citizenGaps(citizenId: string, asOf: number, filter: CitizenGapFilter, scope: DataScope): Promise<GapView[]> {
+    return this.#citizenRows<GapRow>(
+      scope,
+      { citizenId, asOf },
+      (inScope) => `SELECT ${GAP_COLUMNS} FROM ${GAPS_TABLE} WHERE citizen_id = :citizenId AND +is_primary = 1 AND started_ms <= :asOf AND ${inScope} ORDER BY started_ms, gap_key`,
+    )
       .map((r) => toGapView(r, asOf))
       .filter((g) => (filter.kind === undefined || g.kind === filter.kind) && (filter.open === undefined || g.open === filter.open));
   }
 
-  async relatives(citizenId: string, asOf: number): Promise<RelativeView[]> {
-    const facts: RelativeFact[] = this.#statements.relativeFacts.all({ citizenId, asOf }).map((r) =>
+  async relatives(citizenId: string, asOf: number, scope: DataScope): Promise<RelativeView[]> {
+    const factRows = this.#citizenRows<{
+      fact: 'linked' | 'representation';
+      relative_id: string;
+      at_ms: number;
+      relation: string | null;
+      custody: number | null;
+      custody_ends_ms: number | null;
+      basis: string | null;
+    }>(
+      scope,
+      { citizenId, asOf },
+      (inScope) =>
+        `SELECT fact, relative_id, at_ms, relation, custody, custody_ends_ms, basis FROM ${RELATIVES_TABLE} WHERE citizen_id = :citizenId AND at_ms <= :asOf AND ${inScope} ORDER BY at_ms, rowid`,
+    );
+    const facts: RelativeFact[] = factRows.map((r) =>
       r.fact === 'linked'
         ? { kind: 'linked', relativeId: r.relative_id, ms: r.at_ms, relation: r.relation ?? 'other', custody: r.custody === 1, custodyEndsMs: r.custody_ends_ms }
         : { kind: 'representation', relativeId: r.relative_id, ms: r.at_ms, basis: r.basis ?? '' },
     );
     const contacts = new Map<string, RelativeContactView[]>();
-    for (const row of this.#statements.relativeContacts.all({ citizenId, asOf })) {
+    const contactRows = this.#citizenRows<GapRow>(
+      scope,
+      { citizenId, asOf },
+      (inScope) => `SELECT ${GAP_COLUMNS} FROM ${GAPS_TABLE}
+         WHERE citizen_id = :citizenId AND +is_primary = 1 AND +kind = 'RELATIVE_UNANSWERED' AND relative_id IS NOT NULL AND started_ms <= :asOf AND ${inScope}
+         ORDER BY started_ms, gap_key`,
+    );
+    for (const row of contactRows) {
       const g = toGapView(row, asOf);
       const list = contacts.get(row.relative_id!) ?? [];
       list.push({ contactId: g.subjectId!, unitId: g.toUnitId, receivedAt: g.startedAt, answeredAt: g.endedAt, dueAt: g.dueAt, overdue: g.overdue });
@@ -111,8 +133,14 @@ export class SqliteGapQueries implements GapQueries {
     }));
   }
 
-  async anomalies(citizenId: string, asOf: number): Promise<AnomalyView[]> {
-    return this.#statements.anomalies.all({ citizenId, asOf }).map((r) => ({
+  async anomalies(citizenId: string, asOf: number, scope: DataScope): Promise<AnomalyView[]> {
+    const rows = this.#citizenRows<{ kind: StreamAnomalyKind; event_id: string; event_type: string; occurred_ms: number; source: string | null; subject_id: string | null }>(
+      scope,
+      { citizenId, asOf },
+      (inScope) =>
+        `SELECT kind, event_id, event_type, occurred_ms, source, subject_id FROM ${ANOMALIES_TABLE} WHERE citizen_id = :citizenId AND occurred_ms <= :asOf AND ${inScope} ORDER BY occurred_ms, rowid`,
+    );
+    return rows.map((r) => ({
       kind: r.kind,
       eventId: r.event_id,
       eventType: r.event_type,
@@ -123,8 +151,19 @@ export class SqliteGapQueries implements GapQueries {
     }));
   }
 
-  async anomalyCounts(asOf: number): Promise<AnomalyCountView[]> {
-    return this.#statements.anomalyCounts.all({ asOf }).map((r) => ({ source: r.source, kind: r.kind, count: r.n }));
+  async anomalyCounts(asOf: number, { scope, sources, minCitizens = 1 }: AnomalyCountScope): Promise<AnomalyCountView[]> {
+    const inScope = citizenScopeSqliteNamed(scope, { citizenColumn: 'citizen_id' });
+    const bySource = sources === undefined ? '1 = 1' : 'source IN (SELECT value FROM json_each(:sources))';
+    const rows = this.#prepare(
+      `SELECT source, kind, count(*) AS n, count(DISTINCT citizen_id) AS citizens FROM ${ANOMALIES_TABLE}
+       WHERE occurred_ms <= :asOf AND ${inScope.sql} AND ${bySource} GROUP BY source, kind ORDER BY source, kind`,
+    ).all({ asOf, ...inScope.params, ...(sources === undefined ? {} : { sources: JSON.stringify(sources) }) }) as {
+      source: string | null;
+      kind: StreamAnomalyKind;
+      n: number;
+      citizens: number;
+    }[];
+    return rows.filter((r) => r.citizens >= minCitizens).map((r) => ({ source: r.source, kind: r.kind, count: r.n }));
   }
 
   /**
@@ -134,11 +173,11 @@ export class SqliteGapQueries implements GapQueries {
    * until_ms value, so already in page order in the index: the LIMIT stops the scan) and those that
    * end after asOf (few for a recent asOf; sorted).
    */
-  #statementsFor(filter: GapFilter) {
-    const shape = [filter.unitId !== undefined, filter.kind !== undefined, filter.open, filter.overdue].join(':');
+  #statementsFor(filter: GapFilter, dataScope: DataScope, inScope: string) {
+    const shape = [filter.unitId !== undefined, filter.kind !== undefined, filter.open, filter.overdue, scopeShape(dataScope)].join(':');
     let statements = this.#byShape.get(shape);
     if (!statements) {
-      const scope = [filter.unitId !== undefined ? 'unit_id = :unitId' : 'is_primary = 1', 'started_ms <= :asOf'];
+      const scope = [filter.unitId !== undefined ? 'unit_id = :unitId' : 'is_primary = 1', 'started_ms <= :asOf', inScope];
       if (filter.kind !== undefined) scope.push('kind = :kind');
       if (filter.overdue === true) scope.push(OVERDUE);
       if (filter.overdue === false) scope.push(`NOT (due_ms IS NOT NULL AND ${OVERDUE})`);

@@ -20,6 +20,7 @@ import { StoredEventFactory } from '../testing/storedEvents.ts';
 import type { ReadModelQueries } from '../queries.ts';
 import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
 import { PostgresReadModel } from './postgresReadModel.ts';
+import { ALL_UNITS } from '@tracker/security';
 
 const database = await testDatabase();
 if (database.skipped !== undefined) reportSkipped('PostgresReadModel tests', database.skipped);
@@ -94,7 +95,7 @@ suite(`PostgreSQL read models${database.skipped !== undefined ? ` (${database.sk
         expect(await count('timeline')).toBe(3); // the second batch's timeline, citizens and cases were written, then rolled back
         expect(await count('citizens')).toBe(1);
         expect(await count('responsibilities')).toBe(1);
-        expect(await model.citizen('c-2', asOf)).toBeNull();
+        expect(await model.citizen('c-2', asOf, ALL_UNITS)).toBeNull();
 
         await heal();
         await model.applyBatch(second); // what the restarted projector does: resume after the checkpoint
@@ -102,7 +103,7 @@ suite(`PostgreSQL read models${database.skipped !== undefined ? ` (${database.sk
         const ids = (await sql.query<{ event_id: string }>(`SELECT event_id FROM "${schema}".timeline ORDER BY position`)).rows.map((r) => r.event_id);
         expect(ids).toEqual([...first, ...second].map((e) => e.id)); // each event exactly once
         expect(await count('handovers')).toBe(4);
-        expect(await model.citizenHandovers('c-3', asOf)).toMatchObject([{ id: 'h1', status: 'PENDING', overdue: true }]);
+        expect(await model.citizenHandovers('c-3', asOf, ALL_UNITS)).toMatchObject([{ id: 'h1', status: 'PENDING', overdue: true }]);
       } finally {
         await model.close();
       }
@@ -175,11 +176,11 @@ suite(`PostgreSQL read models${database.skipped !== undefined ? ` (${database.sk
       await rebuild.start();
       await rebuild.stop();
       for (const c of citizens) {
-        expect(await restarted.timeline(c, asOf)).toEqual(await clean.timeline(c, asOf));
-        expect(await restarted.citizenHandovers(c, asOf)).toEqual(await clean.citizenHandovers(c, asOf));
-        expect(await restarted.responsibilities(c, asOf)).toEqual(await clean.responsibilities(c, asOf));
+        expect(await restarted.timeline(c, asOf, ALL_UNITS)).toEqual(await clean.timeline(c, asOf, ALL_UNITS));
+        expect(await restarted.citizenHandovers(c, asOf, ALL_UNITS)).toEqual(await clean.citizenHandovers(c, asOf, ALL_UNITS));
+        expect(await restarted.responsibilities(c, asOf, ALL_UNITS)).toEqual(await clean.responsibilities(c, asOf, ALL_UNITS));
       }
-      expect(await restarted.handovers({ asOf }, { first: 100, offset: 0 })).toEqual(await clean.handovers({ asOf }, { first: 100, offset: 0 }));
+      expect(await restarted.handovers({ asOf }, { first: 100, offset: 0 }, ALL_UNITS)).toEqual(await clean.handovers({ asOf }, { first: 100, offset: 0 }, ALL_UNITS));
       await Promise.all([restarted.close(), clean.close(), store.close()]);
     });
   });
@@ -190,8 +191,8 @@ suite(`PostgreSQL read models${database.skipped !== undefined ? ` (${database.sk
     const answers = async (queries: ReadModelQueries, ids: string[], instants: number[]) => {
       const out: unknown[] = [];
       for (const asOf of instants) {
-        out.push(await queries.handovers({ asOf }, { first: 10_000, offset: 0 }), await queries.handovers({ asOf, overdue: true }, { first: 3, offset: 1 }));
-        for (const id of ids) out.push(await queries.citizen(id, asOf), await queries.timeline(id, asOf), await queries.responsibilities(id, asOf), await queries.citizenHandovers(id, asOf));
+        out.push(await queries.handovers({ asOf }, { first: 10_000, offset: 0 }, ALL_UNITS), await queries.handovers({ asOf, overdue: true }, { first: 3, offset: 1 }, ALL_UNITS));
+        for (const id of ids) out.push(await queries.citizen(id, asOf, ALL_UNITS), await queries.timeline(id, asOf, ALL_UNITS), await queries.responsibilities(id, asOf, ALL_UNITS), await queries.citizenHandovers(id, asOf, ALL_UNITS));
       }
       return out;
     };

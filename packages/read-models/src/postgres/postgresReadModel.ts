@@ -19,12 +19,14 @@
  */
 import pg from 'pg';
 import type { HandoverStatus, StoredEvent } from '@tracker/domain';
+import { citizenScopeSql, type DataScope } from '@tracker/security';
 import type { CellValue, CitizenDerivation, DerivedRow, DerivedTable } from '../derived.ts';
 import { projectEvent, type ProjectionContext, type ReadModelChange, type WorldPosition } from '../projections/projectEvent.ts';
 import type { ProjectionTarget } from '../projector.ts';
 import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, ReadModelQueries, Responsibility, TimelineEntry } from '../queries.ts';
 
-const SCHEMA_VERSION = 1;
+// 2: citizen_units (the data scope), and `personal` no longer copied into the timeline's data.
+const SCHEMA_VERSION = 2;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Advisory lock class for creating and dropping this schema's tables ('RM'). */
@@ -113,6 +115,10 @@ function baseTables(q: string): Record<string, string> {
     CREATE INDEX IF NOT EXISTS handovers_by_initiation ON ${q}.handovers (initiated_ms);
     CREATE INDEX IF NOT EXISTS handovers_by_from_unit ON ${q}.handovers (from_unit_id, initiated_ms);
     CREATE INDEX IF NOT EXISTS handovers_by_to_unit ON ${q}.handovers (to_unit_id, initiated_ms)`,
+    // every unit ever involved with a citizen: the coordinators' data scope
+    citizen_units: `CREATE TABLE IF NOT EXISTS ${q}.citizen_units (
+      citizen_id text COLLATE "C" NOT NULL, unit_id text COLLATE "C" NOT NULL, PRIMARY KEY (citizen_id, unit_id));
+    CREATE INDEX IF NOT EXISTS citizen_units_by_unit ON ${q}.citizen_units (unit_id, citizen_id)`,
   };
 }
 
@@ -268,6 +274,7 @@ export class PostgresReadModel implements ReadModelQueries, ProjectionTarget {
       await this.#writeCitizens(client, of('citizenRegistered'));
       await this.#writeCases(client, of('caseOpened'), of('caseClosed'));
       await this.#writeHandovers(client, of('handoverInitiated'), of('handoverResolved'));
+      await this.#writeCitizenUnits(client, of('citizenUnits'));
       if (this.#derived.length > 0) await this.#writeDerived(client, [...touched].sort());
       await client.query(
         `INSERT INTO ${this.#q}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -391,6 +398,18 @@ export class PostgresReadModel implements ReadModelQueries, ProjectionTarget {
     }
   }
 
+  async #writeCitizenUnits(client: pg.PoolClient, changes: Change<'citizenUnits'>[]): Promise<void> {
+    const pairs = new Map<string, [string, string]>();
+    for (const c of changes) for (const unitId of c.unitIds) pairs.set(pairKey(c.citizenId, unitId), [c.citizenId, unitId]);
+    if (pairs.size === 0) return;
+    // In key order, like every other write, so two projectors writing overlapping rows cannot deadlock.
+    const rows = [...pairs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, pair]) => pair);
+    await client.query(
+      `INSERT INTO ${this.#q}.citizen_units (citizen_id, unit_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+      [rows.map(([citizenId]) => citizenId), rows.map(([, unitId]) => unitId)],
+    );
+  }
+
   /** Derives every touched citizen again from their whole history (this batch included) and replaces their rows. */
   async #writeDerived(client: pg.PoolClient, citizenIds: string[]): Promise<void> {
     const histories = await this.#histories(client, citizenIds);
@@ -473,50 +492,71 @@ export class PostgresReadModel implements ReadModelQueries, ProjectionTarget {
 
   // ---------------------------------------------------------------- queries
 
-  async citizen(citizenId: string, asOf: number): Promise<CitizenView | null> {
+  /** The scope as a condition over `column`, its parameter numbered after the `taken` ones. */
+  #inScope(scope: DataScope, column: string, taken: number): { sql: string; params: unknown[] } {
+    return citizenScopeSql(scope, { citizenColumn: column, involvementTable: `${this.#schema}.citizen_units` }, 'postgres', taken + 1);
+  }
+
+  async citizen(citizenId: string, asOf: number, scope: DataScope): Promise<CitizenView | null> {
+    const inScope = this.#inScope(scope, 'citizen_id', 1);
     const [row] = await this.query<{ first_ms: number | null; birth_date: string | null; municipality: string | null; registered_ms: number | null }>(
-      `SELECT (SELECT min(occurred_ms) FROM ${this.#q}.timeline WHERE citizen_id = $1) AS first_ms, c.birth_date, c.municipality, c.registered_ms
+      `SELECT (SELECT min(occurred_ms) FROM ${this.#q}.timeline WHERE citizen_id = $1 AND ${inScope.sql}) AS first_ms, c.birth_date, c.municipality, c.registered_ms
        FROM (SELECT 1) one LEFT JOIN ${this.#q}.citizens c ON c.citizen_id = $1`,
-      [citizenId],
+      [citizenId, ...inScope.params],
     );
     if (!row || row.first_ms === null || row.first_ms > asOf) return null;
     const known = row.registered_ms !== null && row.registered_ms <= asOf;
     return { id: citizenId, birthDate: known ? row.birth_date : null, municipality: known ? row.municipality : null };
   }
 
-  async timeline(citizenId: string, asOf: number): Promise<TimelineEntry[]> {
+  async timeline(citizenId: string, asOf: number, scope: DataScope): Promise<TimelineEntry[]> {
+    const inScope = this.#inScope(scope, 'citizen_id', 2);
     const rows = await this.query<{ event_id: string; type: string; occurred_at: string; recorded_at: string; unit_id: string | null; summary: string }>(
       `SELECT event_id, type, occurred_at, recorded_at, unit_id, summary FROM ${this.#q}.timeline
-       WHERE citizen_id = $1 AND occurred_ms <= $2 ORDER BY occurred_ms, position`,
-      [citizenId, asOf],
+       WHERE citizen_id = $1 AND occurred_ms <= $2 AND ${inScope.sql} ORDER BY occurred_ms, position`,
+      [citizenId, asOf, ...inScope.params],
     );
     return rows.map((r) => ({ eventId: r.event_id, type: r.type, occurredAt: r.occurred_at, recordedAt: r.recorded_at, unitId: r.unit_id, summary: r.summary }));
   }
 
-  async responsibilities(citizenId: string, asOf: number): Promise<Responsibility[]> {
+  async responsibilities(citizenId: string, asOf: number, scope: DataScope): Promise<Responsibility[]> {
+    const inScope = this.#inScope(scope, 'citizen_id', 2);
     const rows = await this.query<{ case_id: string; unit_id: string; opened_at: string; closed_at: string | null }>(
       `SELECT case_id, unit_id, opened_at, CASE WHEN closed_ms <= $2 THEN closed_at END AS closed_at
-       FROM ${this.#q}.responsibilities WHERE citizen_id = $1 AND opened_ms <= $2 ORDER BY opened_ms, opened_pos`,
-      [citizenId, asOf],
+       FROM ${this.#q}.responsibilities WHERE citizen_id = $1 AND opened_ms <= $2 AND ${inScope.sql} ORDER BY opened_ms, opened_pos`,
+      [citizenId, asOf, ...inScope.params],
     );
     return rows.map((r) => ({ caseId: r.case_id, unitId: r.unit_id, openedAt: r.opened_at, closedAt: r.closed_at }));
   }
 
-  async citizenHandovers(citizenId: string, asOf: number): Promise<HandoverView[]> {
-    const rows = await this.query<HandoverRow>(`${this.#handoverQuery('AND citizen_id = $2')} ORDER BY initiated_ms, handover_id`, [asOf, citizenId]);
+  async citizenHandovers(citizenId: string, asOf: number, scope: DataScope): Promise<HandoverView[]> {
+    const inScope = this.#inScope(scope, 'citizen_id', 2);
+    const rows = await this.query<HandoverRow>(`${this.#handoverQuery(`AND citizen_id = $2 AND ${inScope.sql}`)} ORDER BY initiated_ms, handover_id`, [
+      asOf,
+      citizenId,
+      ...inScope.params,
+    ]);
     return rows.map(toHandoverView);
   }
 
-  async handovers(filter: HandoverFilter, page: PageRequest): Promise<Page<HandoverView>> {
+  async citizenUnits(citizenId: string): Promise<string[]> {
+    const rows = await this.query<{ unit_id: string }>(`SELECT unit_id FROM ${this.#q}.citizen_units WHERE citizen_id = $1 ORDER BY unit_id`, [citizenId]);
+    return rows.map((r) => r.unit_id);
+  }
+
+  async handovers(filter: HandoverFilter, page: PageRequest, scope: DataScope): Promise<Page<HandoverView>> {
     const values: unknown[] = [filter.asOf];
     const param = (value: unknown) => {
       values.push(value);
       return `$${values.length}`;
     };
-    const inner = filter.unitId !== undefined ? (() => {
+    const inScope = this.#inScope(scope, 'citizen_id', values.length);
+    values.push(...inScope.params);
+    const unitFilter = filter.unitId !== undefined ? (() => {
       const p = param(filter.unitId);
-      return `AND (from_unit_id = ${p} OR to_unit_id = ${p})`;
+      return ` AND (from_unit_id = ${p} OR to_unit_id = ${p})`;
     })() : '';
+    const inner = `AND ${inScope.sql}${unitFilter}`;
     const outer: string[] = [];
     if (filter.status !== undefined) outer.push(`status = ${param(filter.status)}`);
     if (filter.overdue !== undefined) outer.push(`overdue = ${param(filter.overdue)}`);

@@ -8,7 +8,7 @@
  * late event lands in its place, and a rebuild from zero gives exactly what incremental processing
  * gave. Statuses are not stored; they are derived from the stored instants at query time (`asOf`).
  */
-import { instantMs, type StoredEvent, type UnitDirectory } from '@tracker/domain';
+import { instantMs, unitIdsOf, type StoredEvent, type UnitDirectory } from '@tracker/domain';
 import { primaryUnitOf, summarize } from './summaries.ts';
 
 /** Where an event stands in the world: its occurredAt instant, ties broken by global position. */
@@ -38,7 +38,13 @@ export type ReadModelChange =
   | ({ kind: 'caseOpened'; citizenId: string; caseId: string; unitId: string } & WorldPosition)
   | ({ kind: 'caseClosed'; citizenId: string; caseId: string } & WorldPosition)
   | ({ kind: 'handoverInitiated'; citizenId: string; handoverId: string; fromUnitId: string; toUnitId: string; handoverKind: string; dueMs: number } & WorldPosition)
-  | ({ kind: 'handoverResolved'; citizenId: string; handoverId: string; resolution: HandoverResolution } & WorldPosition);
+  | ({ kind: 'handoverResolved'; citizenId: string; handoverId: string; resolution: HandoverResolution } & WorldPosition)
+  /**
+   * The units the event involves the citizen with (`unitIdsOf`): the set `citizen_units` keeps, which
+   * the data scope of coordinators reads (a citizen is theirs when one of their units was EVER
+   * involved). A set union, so order-independent like every other change.
+   */
+  | { kind: 'citizenUnits'; citizenId: string; unitIds: string[] };
 
 export interface ProjectionContext {
   units: UnitDirectory;
@@ -52,6 +58,18 @@ const resolutionOf = {
   HandoverCompleted: 'completed',
   HandoverCancelled: 'cancelled',
 } as const satisfies Record<string, HandoverResolution>;
+
+/**
+ * The event's data as the read models keep it: without CitizenRegistered's `personal` part. Stored
+ * events carry it only as ciphertext (docs/security.md §7), but no read model needs it, so no read
+ * model holds even that: the only copy is in the event store, and reading it goes through the
+ * audited `personalData` field.
+ */
+function withoutPersonal(event: StoredEvent): object {
+  if (event.type !== 'CitizenRegistered' || !('personal' in event.data)) return event.data;
+  const { personal: _personal, ...rest } = event.data;
+  return rest;
+}
 
 export function projectEvent(event: StoredEvent, context: ProjectionContext): ReadModelChange[] {
   const where: WorldPosition = { ms: instantMs(event.occurredAt), at: event.occurredAt, position: event.globalPosition };
@@ -67,10 +85,12 @@ export function projectEvent(event: StoredEvent, context: ProjectionContext): Re
       summary: summarize(event, context.units),
       streamVersion: event.streamVersion,
       source: event.source ?? null,
-      data: JSON.stringify(event.data),
+      data: JSON.stringify(withoutPersonal(event)),
       ...where,
     },
   ];
+  const unitIds = unitIdsOf(event);
+  if (unitIds.length > 0) changes.push({ kind: 'citizenUnits', citizenId, unitIds: [...new Set(unitIds)] });
   switch (event.type) {
     case 'CitizenRegistered':
       changes.push({ kind: 'citizenRegistered', citizenId, birthDate: event.data.birthDate, municipality: event.data.municipality, disability: event.data.disability, ...where });

@@ -17,7 +17,7 @@
  * `close()` flushes what is queued before closing, so a shutdown loses nothing that was recorded.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '@tracker/domain';
@@ -113,6 +113,8 @@ export class SqliteAccessLog implements AccessLog {
   constructor(options: SqliteAccessLogOptions) {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
     this.#db = new Database(options.file);
+    // Owner-only, like a key file: the write-ahead log and shared memory files SQLite creates take this mode too.
+    if (options.file !== ':memory:') chmodSync(options.file, 0o600);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#clock = options.clock ?? systemClock;

@@ -43,8 +43,9 @@ export const OPERATION_RULES = {
   'query.dataQuality': { roles: ['manager', 'integrator', 'administrator'], disclosure: 'aggregate', audited: false, description: 'anomaly counts per source system (no citizen data)' },
   'mutation.command': { roles: ['coordinator', 'administrator'], disclosure: 'write', audited: true, description: 'coordinator commands (open case, initiate/accept/reject handover …)' },
   'ingest.events': { roles: ['integrator', 'administrator'], disclosure: 'write', audited: false, description: 'POST /v1/events and the Kafka ingest topic' },
-  'subscribe.events': { roles: ['coordinator', 'integrator', 'administrator'], disclosure: 'stream', audited: false, description: 'live stored events (SSE)' },
-  'subscribe.alerts': { roles: ['coordinator', 'integrator', 'administrator'], disclosure: 'stream', audited: false, description: 'live gap and deadline alerts (SSE)' },
+  // A delivered event or alert names a citizen and what happened to them: a read like any other (domain.md §6).
+  'subscribe.events': { roles: ['coordinator', 'integrator', 'administrator'], disclosure: 'stream', audited: true, description: 'live stored events (SSE)' },
+  'subscribe.alerts': { roles: ['coordinator', 'integrator', 'administrator'], disclosure: 'stream', audited: true, description: 'live gap and deadline alerts (SSE)' },
   'export.data': { roles: ['administrator'], disclosure: 'administration', audited: true, description: 'bulk export of citizen-level data (XES/OCEL process-mining exports)' },
   'admin.configuration': { roles: ['administrator'], disclosure: 'administration', audited: false, description: 'units, policies, rebuilds, erasure (crypto-shredding)' },
   'audit.insight': { roles: ['administrator'], disclosure: 'administration', audited: false, description: "a citizen's lookups for a request of insight (no employee identities)" },
@@ -57,11 +58,12 @@ export const OPERATIONS = Object.keys(OPERATION_RULES) as Operation[];
 export const isOperation = (value: unknown): value is Operation => typeof value === 'string' && Object.hasOwn(OPERATION_RULES, value);
 
 /**
- * GraphQL root fields → operations. Every mutation is a coordinator command; subscriptions and queries
- * are listed one by one, so a field added to the schema without a line here is refused until someone
- * decides who may use it.
+ * GraphQL root fields → operations. A mutation is a coordinator command unless listed here (the
+ * administrators' mutations); subscriptions and queries are listed one by one, so a Query or
+ * Subscription field added to the schema without a line here is refused until someone decides who may
+ * use it.
  */
-const GRAPHQL_FIELDS: Record<'Query' | 'Subscription', Record<string, Operation>> = {
+const GRAPHQL_FIELDS: Record<'Query' | 'Mutation' | 'Subscription', Record<string, Operation>> = {
   Query: {
     units: 'query.units',
     deadlinePolicies: 'query.policies',
@@ -77,6 +79,10 @@ const GRAPHQL_FIELDS: Record<'Query' | 'Subscription', Record<string, Operation>
     deadlineCompliance: 'query.compliance',
     anomalyCounts: 'query.dataQuality',
     accessLog: 'audit.insight',
+    accessLogEntries: 'audit.investigation',
+  },
+  Mutation: {
+    erasePersonalData: 'admin.configuration',
   },
   Subscription: {
     eventRecorded: 'subscribe.events',
@@ -87,8 +93,8 @@ const GRAPHQL_FIELDS: Record<'Query' | 'Subscription', Record<string, Operation>
 
 export function operationOfGraphqlField(rootType: string, field: string): Operation | undefined {
   if (field.startsWith('__')) return 'query.schema';
-  if (rootType === 'Mutation') return 'mutation.command';
-  if (rootType !== 'Query' && rootType !== 'Subscription') return undefined;
+  if (rootType !== 'Query' && rootType !== 'Mutation' && rootType !== 'Subscription') return undefined;
   const table = GRAPHQL_FIELDS[rootType];
-  return Object.hasOwn(table, field) ? table[field] : undefined;
+  if (Object.hasOwn(table, field)) return table[field];
+  return rootType === 'Mutation' ? 'mutation.command' : undefined;
 }

@@ -19,7 +19,7 @@ import {
   aggregateInScope,
   assertEventSources,
 } from './policy.ts';
-import { citizenScopeSql, unitScopeSql } from './sqlScope.ts';
+import { citizenScopeSql, citizenScopeSqliteNamed, scopeShape, unitScopeSql, unitScopeSqliteNamed } from './sqlScope.ts';
 
 const as = (role: Role, extra: Partial<{ units: string[]; sources: string[] }> = {}): Principal =>
   createPrincipal({ subject: `${role}-1`, roles: [role], units: extra.units ?? ['bf-modtagelse'], sources: extra.sources ?? ['dubu'] });
@@ -119,6 +119,10 @@ describe('GraphQL root fields', () => {
     ['Subscription', 'deadlineAlerts', 'subscribe.alerts'],
     ['Query', '__typename', 'query.schema'],
     ['Mutation', 'initiateHandover', 'mutation.command'],
+    ['Mutation', 'erasePersonalData', 'admin.configuration'],
+    ['Query', 'accessLog', 'audit.insight'],
+    ['Query', 'accessLogEntries', 'audit.investigation'],
+    ['Mutation', 'constructor', 'mutation.command'],
     ['Subscription', 'eventRecorded', 'subscribe.events'],
     ['Query', 'somethingNew', undefined],
     ['Query', 'constructor', undefined],
@@ -235,3 +239,25 @@ function captured(fn: () => void): AuthorizationError | undefined {
   }
   return undefined;
 }
+
+describe('scope as SQL with a named parameter (SQLite)', () => {
+  const db = new Database(':memory:');
+  db.exec(`CREATE TABLE handovers (citizen_id TEXT, from_unit TEXT);
+           CREATE TABLE citizen_units (citizen_id TEXT, unit_id TEXT);
+           INSERT INTO handovers VALUES ('c1', 'bf'), ('c2', 'ung'), ('c3', 'voksen');
+           INSERT INTO citizen_units VALUES ('c1', 'bf'), ('c2', 'ung'), ('c2', 'bf'), ('c3', 'voksen');`);
+  const citizens = (fragment: { sql: string; params: Record<string, string> }) =>
+    db.prepare(`SELECT citizen_id FROM handovers h WHERE ${fragment.sql} AND h.citizen_id <> @nobody ORDER BY 1`).pluck().all({ nobody: 'x', ...fragment.params });
+
+  it('filters as the positional form does, with the units as one named JSON parameter', () => {
+    expect(citizens(citizenScopeSqliteNamed({ allUnits: false, units: ['bf'] }, { citizenColumn: 'h.citizen_id' }))).toEqual(['c1', 'c2']);
+    expect(citizens(unitScopeSqliteNamed({ allUnits: false, units: ['ung', 'voksen'] }, 'h.from_unit'))).toEqual(['c2', 'c3']);
+    expect(citizens(citizenScopeSqliteNamed({ allUnits: true }, { citizenColumn: 'h.citizen_id' }))).toEqual(['c1', 'c2', 'c3']);
+    expect(citizens(citizenScopeSqliteNamed({ allUnits: false, units: [] }, { citizenColumn: 'h.citizen_id' }))).toEqual([]);
+    expect(citizens(unitScopeSqliteNamed({ allUnits: false, units: ["bf') OR 1=1 --"] }, 'h.from_unit'))).toEqual([]);
+    expect(() => unitScopeSqliteNamed({ allUnits: false, units: ['bf'] }, 'h.from_unit', 'x; DROP')).toThrow(TypeError);
+    expect(scopeShape({ allUnits: true })).toBe('all');
+    expect(scopeShape({ allUnits: false, units: [] })).toBe('none');
+    expect(scopeShape({ allUnits: false, units: ['a'] })).toBe('units');
+  });
+});

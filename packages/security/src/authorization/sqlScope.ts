@@ -62,3 +62,46 @@ export function citizenScopeSql(scope: DataScope, tables: CitizenScopeTables, di
   const units = unitsIn(involvedUnit, scope.units, dialect, firstParameter);
   return { sql: `${citizen} IN (SELECT ${involvedCitizen} FROM ${table} WHERE ${units.sql})`, params: units.params };
 }
+
+/** A WHERE fragment with one named parameter (SQLite `@name`), for statements that bind an object. */
+export interface NamedSqlFragment {
+  sql: string;
+  /** Named parameters (without the `@`); empty when the fragment needs none. */
+  params: Record<string, string>;
+}
+
+const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+function parameterName(name: string): string {
+  if (!PARAMETER_NAME.test(name)) throw new TypeError('scope SQL: parameter names must be plain identifiers');
+  return name;
+}
+
+/**
+ * `unitScopeSql` for SQLite statements with named parameters: the units travel as ONE JSON parameter
+ * `@<parameter>` (default `scopeUnits`). The SQL text depends only on whether the scope is all units,
+ * no units, or some units, so callers can cache one prepared statement per shape.
+ */
+export function unitScopeSqliteNamed(scope: DataScope, column: string, parameter = 'scopeUnits'): NamedSqlFragment {
+  const col = identifier(column);
+  const name = parameterName(parameter);
+  if (scope.allUnits) return { sql: TRUE.sql, params: {} };
+  if (scope.units.length === 0) return { sql: FALSE.sql, params: {} };
+  return { sql: `${col} IN (SELECT value FROM json_each(@${name}))`, params: { [name]: JSON.stringify(scope.units) } };
+}
+
+/** `citizenScopeSql` for SQLite statements with named parameters (see `unitScopeSqliteNamed`). */
+export function citizenScopeSqliteNamed(scope: DataScope, tables: CitizenScopeTables, parameter = 'scopeUnits'): NamedSqlFragment {
+  const citizen = identifier(tables.citizenColumn);
+  const table = identifier(tables.involvementTable ?? 'citizen_units');
+  const involvedCitizen = identifier(tables.involvementCitizenColumn ?? 'citizen_id');
+  const involvedUnit = identifier(tables.involvementUnitColumn ?? 'unit_id');
+  const units = unitScopeSqliteNamed(scope, involvedUnit, parameter);
+  if (scope.allUnits || scope.units.length === 0) return units;
+  return { sql: `${citizen} IN (SELECT ${involvedCitizen} FROM ${table} WHERE ${units.sql})`, params: units.params };
+}
+
+/** A short name for the shape of a scope's SQL (all / none / some units): a cache key for prepared statements. */
+export function scopeShape(scope: DataScope): 'all' | 'none' | 'units' {
+  return scope.allUnits ? 'all' : scope.units.length === 0 ? 'none' : 'units';
+}

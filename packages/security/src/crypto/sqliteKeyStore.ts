@@ -11,7 +11,7 @@
  * The test (cryptoShredding.int.spec.ts) scans the files for the wrapped key's bytes after erasure.
  * What this cannot reach (filesystem journals, SSD wear-levelling, backups) is in docs/security.md.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { CitizenKeyStore, StoredDataKey, WrappedDataKey } from './keyStore.ts';
@@ -48,6 +48,8 @@ export class SqliteKeyStore implements CitizenKeyStore {
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file);
+    // Owner-only, like a key file: the write-ahead log and shared memory files SQLite creates take this mode too.
+    if (file !== ':memory:') chmodSync(file, 0o600);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     // Per connection, so set on every open: deleted keys are overwritten, not left in free space.

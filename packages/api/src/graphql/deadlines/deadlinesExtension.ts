@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { asOfArgument, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, unitIdArgument } from '../arguments.ts';
+import { disclose, filterStream, grantOf, type TrackerContext } from '../authorization.ts';
 import { badField } from '../errors.ts';
-import type { CitizenParent, GraphqlDependencies } from '../resolvers.ts';
+import { liveItemFilter, type CitizenParent, type GraphqlDependencies } from '../resolvers.ts';
 import type { GraphqlExtension } from '../schema.ts';
 import type { DeadlineAlertFeed } from './alertFeed.ts';
 import { decodeDeadlineCursor, encodeDeadlineCursor } from './cursor.ts';
@@ -87,7 +88,8 @@ export function deadlinesExtension(options: DeadlinesExtensionOptions): GraphqlE
       const unitArgument = (value: string | null | undefined): string | undefined => (value == null ? undefined : unitIdArgument(value, 'unitId', deps.units));
       return {
         Query: {
-          async deadlines(_: unknown, args: DeadlinesArgs) {
+          async deadlines(_: unknown, args: DeadlinesArgs, context: TrackerContext) {
+            const grant = grantOf(context, 'query.deadlines');
             const policy = policyArgument(args.policy);
             const unitId = unitArgument(args.unitId);
             const first = firstArgument(args.first);
@@ -107,7 +109,9 @@ export function deadlinesExtension(options: DeadlinesExtensionOptions): GraphqlE
             const page = await queries().deadlines(
               { asOf, ...(policy ? { policy } : {}), ...(unitId ? { unitId } : {}), ...(args.status ? { status: args.status } : {}) },
               { first, ...(after ? { after } : {}) },
+              grant.scope,
             );
+            await disclose(deps.accessLog, context, grant, page.nodes.map((node) => node.citizenId));
             const edges = page.nodes.map(({ key, ...node }) => ({ node, cursor: encodeDeadlineCursor({ asOf, ...key }) }));
             return {
               edges,
@@ -121,7 +125,12 @@ export function deadlinesExtension(options: DeadlinesExtensionOptions): GraphqlE
             };
           },
 
-          async deadlineCompliance(_: unknown, args: { unitId?: string | null; policy?: string | null; from: string; to: string; asOf?: string | null }) {
+          async deadlineCompliance(
+            _: unknown,
+            args: { unitId?: string | null; policy?: string | null; from: string; to: string; asOf?: string | null },
+            context: TrackerContext,
+          ) {
+            const grant = grantOf(context, 'query.compliance');
             const policy = policyArgument(args.policy);
             const unitId = unitArgument(args.unitId);
             if (!MONTH.test(args.from)) throw badField('from', 'must be a month YYYY-MM');
@@ -130,13 +139,16 @@ export function deadlinesExtension(options: DeadlinesExtensionOptions): GraphqlE
             if (months < 1) throw badField('to', 'must not be before from');
             if (months > MAX_COMPLIANCE_MONTHS) throw badField('to', `must be at most ${MAX_COMPLIANCE_MONTHS} months after from`);
             const asOf = asOfArgument(args.asOf, now);
-            const view = await queries().compliance({ fromMonth: args.from, toMonth: args.to, asOf, ...(policy ? { policy } : {}), ...(unitId ? { unitId } : {}) });
+            const view = await queries().compliance({ fromMonth: args.from, toMonth: args.to, asOf, ...(policy ? { policy } : {}), ...(unitId ? { unitId } : {}) }, grant.scope);
             return { asOf: formatDeadlineInstant(asOf), ...view };
           },
 
-          async atRiskDeadlines(_: unknown, args: { unitId: string; asOf?: string | null; first?: number | null }) {
+          async atRiskDeadlines(_: unknown, args: { unitId: string; asOf?: string | null; first?: number | null }, context: TrackerContext) {
+            const grant = grantOf(context, 'query.deadlines');
             const unitId = unitIdArgument(args.unitId, 'unitId', deps.units);
-            return queries().atRisk(unitId, asOfArgument(args.asOf, now), firstArgument(args.first));
+            const clocks = await queries().atRisk(unitId, asOfArgument(args.asOf, now), firstArgument(args.first), grant.scope);
+            await disclose(deps.accessLog, context, grant, clocks.map((clock) => clock.citizenId));
+            return clocks;
           },
 
           deadlinePolicies: () =>
@@ -144,7 +156,7 @@ export function deadlinesExtension(options: DeadlinesExtensionOptions): GraphqlE
         },
 
         Citizen: {
-          deadlines: (c: CitizenParent) => queries().citizenDeadlines(c.id, c.asOf),
+          deadlines: (c: CitizenParent) => queries().citizenDeadlines(c.id, c.asOf, c.scope),
         },
 
         Deadline: {
@@ -154,18 +166,28 @@ export function deadlinesExtension(options: DeadlinesExtensionOptions): GraphqlE
 
         Subscription: {
           deadlineAlerts: {
-            subscribe(_: unknown, args: { unitId?: string | null; policy?: string | null; afterSequence?: number | null }) {
+            subscribe(_: unknown, args: { unitId?: string | null; policy?: string | null; afterSequence?: number | null }, context: TrackerContext) {
+              grantOf(context, 'subscribe.alerts');
               const unitId = unitArgument(args.unitId);
               const policy = policyArgument(args.policy);
               if (args.afterSequence != null && args.afterSequence < 0) throw badField('afterSequence', 'must not be negative');
               const live = alerts();
               if (!live) throw badField('deadlineAlerts', 'alerts are not enabled on this server');
-              return live.subscribe(
-                (a) => (unitId === undefined || a.unitId === unitId) && (policy === undefined || a.policy === policy),
+              // Only alerts the principal may receive: coordinators their citizens', integrators their units'.
+              const allowed = liveItemFilter(context.principal!, deps.queries);
+              const item = (a: DeadlineAlert) => ({ citizenId: a.citizenId, unitIds: a.unitId === null ? [] : [a.unitId] });
+              const stream = live.subscribe(
+                (a) => (unitId === undefined || a.unitId === unitId) && (policy === undefined || a.policy === policy) && allowed.quick(item(a)),
                 args.afterSequence ?? undefined,
               );
+              const full = allowed.full;
+              return full ? filterStream(stream, (a) => full(item(a))) : stream;
             },
-            resolve: (alert: DeadlineAlert) => alertPayload(alert),
+            // Every alert discloses its citizen: logged before it is sent.
+            resolve: async (alert: DeadlineAlert, _args: unknown, context: TrackerContext) => {
+              await disclose(deps.accessLog, context, grantOf(context, 'subscribe.alerts'), [alert.citizenId]);
+              return alertPayload(alert);
+            },
           },
         },
       };

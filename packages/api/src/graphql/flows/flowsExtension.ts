@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Sector, addCopenhagenMonths } from '@tracker/domain';
 import { UNKNOWN_SECTOR, type FlowPeriod, type FlowQueries } from '@tracker/read-models';
 import { badField } from '../errors.ts';
+import { grantOf, type TrackerContext } from '../authorization.ts';
 import type { GraphqlDependencies } from '../resolvers.ts';
 import type { GraphqlExtension } from '../schema.ts';
 
@@ -57,15 +58,22 @@ export function flowsExtension({ flows }: FlowsExtensionOptions): GraphqlExtensi
       const now = () => deps.clock.now();
       return {
         Query: {
-          flows: (_: unknown, args: PeriodArgs) => flows.flows(flowPeriodArguments(args, now)),
-          flowsBySector: (_: unknown, args: PeriodArgs) => flows.flowsBySector(flowPeriodArguments(args, now)),
-          flowCohorts(_: unknown, args: CohortArgs) {
+          // Aggregates of the handovers touching the grant's units; managers' views withhold small cells.
+          flows: (_: unknown, args: PeriodArgs, context: TrackerContext) => flows.flows(flowPeriodArguments(args, now), grantOf(context, 'query.flows').scope),
+          flowsBySector: (_: unknown, args: PeriodArgs, context: TrackerContext) =>
+            flows.flowsBySector(flowPeriodArguments(args, now), grantOf(context, 'query.flows').scope),
+          flowCohorts(_: unknown, args: CohortArgs, context: TrackerContext) {
+            const { scope } = grantOf(context, 'query.flows');
             const fromSector = sectorArgument(args.fromSector, 'fromSector');
             const toSector = sectorArgument(args.toSector, 'toSector');
-            return flows.flowCohorts(flowPeriodArguments(args, now), {
-              ...(fromSector === undefined ? {} : { fromSector }),
-              ...(toSector === undefined ? {} : { toSector }),
-            });
+            return flows.flowCohorts(
+              flowPeriodArguments(args, now),
+              {
+                ...(fromSector === undefined ? {} : { fromSector }),
+                ...(toSector === undefined ? {} : { toSector }),
+              },
+              scope,
+            );
           },
         },
       };

@@ -1,6 +1,10 @@
 /**
  * The GraphQL endpoint on real adapters for integration tests: SqliteEventStore + SqliteReadModel fed
  * by a Projector, over temp files, behind a fastify instance with the plugin registered.
+ *
+ * Security is real too: authPlugin in front (by default in EXPLICIT development mode, so every
+ * request acts as the development administrator — pass `authenticator` for real tokens), the access
+ * log and the key store in the temp folder, and the plugin's store encrypting personal data.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,7 +16,19 @@ import { DEMO_UNITS_FILE, ManualClock, loadUnitsFile, type EventData, type Event
 import { SqliteEventStore, type EventStore } from '@tracker/event-store';
 import { Projector, SqliteReadModel, type CitizenDerivation, type ReadModelQueries } from '@tracker/read-models';
 import { createLogger } from '@tracker/platform';
+import {
+  createAuthenticator,
+  generateKeyEncryptionKey,
+  parseKeyEncryptionKey,
+  PersonalDataProtector,
+  SqliteAccessLog,
+  SqliteKeyStore,
+  type Authenticator,
+} from '@tracker/security';
+import { authPlugin, type RateLimitOptions } from '../../auth/authPlugin.ts';
+import { encryptingEventStore } from '../../personalData/encryptingEventStore.ts';
 import { graphqlPlugin } from '../graphqlPlugin.ts';
+import type { GraphqlLimits, PersistedOperations } from '../hardening.ts';
 import type { GraphqlExtension } from '../schema.ts';
 
 export const DAY = 86_400_000;
@@ -46,8 +62,12 @@ export interface Harness {
   readModel: SqliteReadModel;
   clock: ManualClock;
   logs: string[];
-  /** POSTs one operation to /graphql. */
-  gql(query: string, variables?: Record<string, unknown>): Promise<GraphqlResponse>;
+  accessLog: SqliteAccessLog;
+  personalData: PersonalDataProtector;
+  /** The temp folder holding every file of the harness. */
+  dir: string;
+  /** POSTs one operation to /graphql, with extra headers (e.g. `authorization`). */
+  gql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphqlResponse>;
   /** Appends facts (as ingestion would) and waits until the read models include them. */
   append(events: TransitionEvent[]): Promise<void>;
   close(): Promise<void>;
@@ -68,6 +88,11 @@ export interface HarnessOptions {
   derived?: readonly CitizenDerivation[];
   /** Features' parts of the schema. */
   extensions?: readonly GraphqlExtension[];
+  /** Default: development mode (every request is the development administrator), explicitly. */
+  authenticator?: Authenticator;
+  rateLimit?: RateLimitOptions | false;
+  limits?: Partial<GraphqlLimits>;
+  persistedOperations?: PersistedOperations;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -91,23 +116,34 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const logger: FastifyBaseLogger = createLogger({ destination, level: 'debug' });
+  const accessLog = new SqliteAccessLog({ file: join(dir, 'access-log.sqlite'), clock });
+  const keyStore = new SqliteKeyStore(join(dir, 'keys.sqlite'));
+  const personalData = await PersonalDataProtector.open({ kek: parseKeyEncryptionKey(generateKeyEncryptionKey()), store: keyStore, clock });
   const app = Fastify({ loggerInstance: logger, forceCloseConnections: options.forceCloseConnections ?? true });
+  await app.register(authPlugin, {
+    authenticator: options.authenticator ?? createAuthenticator({ mode: 'development' }),
+    rateLimit: options.rateLimit ?? false,
+  });
   await app.register(graphqlPlugin, {
     queries: options.queries ? options.queries(readModel) : readModel,
-    store: options.store ? options.store(store) : store,
+    store: encryptingEventStore(options.store ? options.store(store) : store, personalData),
     projector,
     units,
     clock,
     production: options.production ?? false,
     extensions: options.extensions ?? [],
+    accessLog,
+    personalData,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.persistedOperations ? { persistedOperations: options.persistedOperations } : {}),
   });
   await app.ready();
 
-  const gql = async (query: string, variables?: Record<string, unknown>): Promise<GraphqlResponse> => {
+  const gql = async (query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphqlResponse> => {
     const raw = await app.inject({
       method: 'POST',
       url: '/graphql',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
       payload: JSON.stringify({ query, ...(variables ? { variables } : {}) }),
     });
     return { status: raw.statusCode, raw, body: raw.body, json: JSON.parse(raw.body) as GraphqlResponse['json'] };
@@ -124,10 +160,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     await projector.stop();
     await store.close();
     readModel.close();
+    await accessLog.close();
+    await keyStore.close();
     await rm(dir, { recursive: true, force: true });
   };
 
-  return { app, store, projector, readModel, clock, logs, gql, append, close };
+  return { app, store, projector, readModel, clock, logs, accessLog, personalData, dir, gql, append, close };
 }
 
 /** A fact about one citizen, as a source system would send it. */

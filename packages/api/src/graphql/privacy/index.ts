@@ -1,0 +1,1 @@
+export { privacyExtension, PRIVACY_TYPE_DEFS } from './privacyExtension.ts';

@@ -1,0 +1,1 @@
+export { encryptingEventStore } from './encryptingEventStore.ts';
