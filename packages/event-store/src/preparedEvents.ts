@@ -5,7 +5,7 @@
  *
  * Error messages name the index and the reason, never a value (event data may hold personal data).
  */
-import type { TransitionEvent } from '@tracker/domain';
+import type { StoredEvent, TransitionEvent } from '@tracker/domain';
 import type { ExpectedVersion } from './eventStore.ts';
 
 export interface PreparedEvent {
@@ -65,4 +65,15 @@ export function checkMaxCount(maxCount: number | undefined): void {
 export function checkSubscribeOptions(after: number, batchSize: number): void {
   if (!Number.isSafeInteger(after) || after < 0) throw new TypeError('after must be a non-negative integer');
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new TypeError('batchSize must be a positive integer');
+}
+
+/** The stored form of a prepared event, once the adapter knows its positions. */
+export function storedFrom(e: PreparedEvent, recordedAt: string, streamVersion: number, globalPosition: number): StoredEvent {
+  const event = { id: e.id, type: e.type, citizenId: e.citizenId, occurredAt: e.occurredAt } as Record<string, unknown>;
+  if (e.source !== null) event.source = e.source;
+  event.data = e.data;
+  event.recordedAt = recordedAt;
+  event.streamVersion = streamVersion;
+  event.globalPosition = globalPosition;
+  return event as unknown as StoredEvent;
 }

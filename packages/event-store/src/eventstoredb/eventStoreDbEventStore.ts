@@ -64,7 +64,7 @@ import {
   type SubscribeToAllOptions,
 } from '../eventStore.ts';
 import { EventStoreClosedError, SubscriptionStoppedError } from '../errors.ts';
-import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, type PreparedEvent } from '../preparedEvents.ts';
+import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, storedFrom, type PreparedEvent } from '../preparedEvents.ts';
 import type { ObservableSubscription } from '../postgres/pullSubscription.ts';
 
 export interface EventStoreDbEventStoreOptions {
@@ -108,16 +108,6 @@ function toEventData(e: PreparedEvent, recordedAt: string) {
   const metadata: EnvelopeMetadata = { citizenId: e.citizenId, occurredAt: e.occurredAt, recordedAt };
   if (e.source !== null) metadata.source = e.source;
   return jsonEvent({ id: e.id, type: e.type, data: e.data as unknown as JSONType, metadata: metadata as unknown as JSONType });
-}
-
-function storedFrom(e: PreparedEvent, recordedAt: string, streamVersion: number, globalPosition: number): StoredEvent {
-  const event = { id: e.id, type: e.type, citizenId: e.citizenId, occurredAt: e.occurredAt } as Record<string, unknown>;
-  if (e.source !== null) event.source = e.source;
-  event.data = e.data;
-  event.recordedAt = recordedAt;
-  event.streamVersion = streamVersion;
-  event.globalPosition = globalPosition;
-  return event as unknown as StoredEvent;
 }
 
 /** A recorded citizen event as a StoredEvent; undefined for anything else (system or claim events). */

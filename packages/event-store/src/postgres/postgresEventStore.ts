@@ -39,7 +39,7 @@ import {
   type SubscribeToAllOptions,
 } from '../eventStore.ts';
 import { EventStoreClosedError } from '../errors.ts';
-import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, type PreparedEvent } from '../preparedEvents.ts';
+import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, storedFrom, type PreparedEvent } from '../preparedEvents.ts';
 import { PullSubscription, type ObservableSubscription } from './pullSubscription.ts';
 
 export interface PostgresEventStoreOptions {
@@ -192,16 +192,6 @@ function toStoredEvent(row: EventRow): StoredEvent {
   event.recordedAt = row.recorded_at.toISOString();
   event.streamVersion = row.stream_version;
   event.globalPosition = Number(row.global_position);
-  return event as unknown as StoredEvent;
-}
-
-function storedFrom(e: PreparedEvent, recordedAt: string, streamVersion: number, globalPosition: number): StoredEvent {
-  const event = { id: e.id, type: e.type, citizenId: e.citizenId, occurredAt: e.occurredAt } as Record<string, unknown>;
-  if (e.source !== null) event.source = e.source;
-  event.data = e.data;
-  event.recordedAt = recordedAt;
-  event.streamVersion = streamVersion;
-  event.globalPosition = globalPosition;
   return event as unknown as StoredEvent;
 }
 

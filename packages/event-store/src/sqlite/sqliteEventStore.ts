@@ -45,7 +45,7 @@ import {
   type Subscription,
 } from '../eventStore.ts';
 import { EventStoreClosedError, SubscriptionStoppedError } from '../errors.ts';
-import { expectedAsNumber, prepareEvents, type PreparedEvent } from '../preparedEvents.ts';
+import { expectedAsNumber, prepareEvents, storedFrom, type PreparedEvent } from '../preparedEvents.ts';
 
 export interface SqliteEventStoreOptions {
   /** Path of the database file (its folder is created if missing), or `':memory:'`. */
@@ -155,16 +155,6 @@ function toStoredEvent(row: EventRow): StoredEvent {
   event.recordedAt = row.recorded_at;
   event.streamVersion = row.stream_version;
   event.globalPosition = row.global_position;
-  return event as unknown as StoredEvent;
-}
-
-function storedFrom(e: PreparedEvent, recordedAt: string, streamVersion: number, globalPosition: number): StoredEvent {
-  const event = { id: e.id, type: e.type, citizenId: e.citizenId, occurredAt: e.occurredAt } as Record<string, unknown>;
-  if (e.source !== null) event.source = e.source;
-  event.data = e.data;
-  event.recordedAt = recordedAt;
-  event.streamVersion = streamVersion;
-  event.globalPosition = globalPosition;
   return event as unknown as StoredEvent;
 }
 
