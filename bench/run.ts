@@ -64,6 +64,7 @@ const CHILD_TIMEOUT_MS = { quick: 300_000, full: 900_000 };
 
 /** Runs the named benchmarks in one child process; a benchmark that did not report gets an error result. */
 function runChild(names: BenchmarkName[], context: Omit<BenchContext, 'log'>, execArgv: string[], timeoutMs: number, onResult: (r: BenchResult) => void): Promise<BenchResult[]> {
+  const profiling = execArgv.includes('--cpu-prof');
   return new Promise((resolvePromise) => {
     const started = performance.now();
     const child = fork(join(BENCH_DIR, 'child.ts'), [names.join(','), JSON.stringify(context)], {
@@ -79,6 +80,9 @@ function runChild(names: BenchmarkName[], context: Omit<BenchContext, 'log'>, ex
     child.on('message', (message) => {
       results.push(message as BenchResult);
       onResult(message as BenchResult);
+      // Everything reported: do not wait for the child to wind down (abandoned SQLite operations of the
+      // Emmett probes can hold its exit for seconds) — unless it still has to write its CPU profile.
+      if (results.length === names.length && !profiling) child.kill('SIGKILL');
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
