@@ -16,6 +16,7 @@
  * events) because its cost grows with the stream: there are no snapshots.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -132,10 +133,17 @@ export async function measureOurAppends(c: AppendCase, { runDir, warmupMs, measu
 }
 
 
+/** The `db.pragma('name = value')` settings of SqliteEventStore's constructor (WAL, checkpoint interval …). */
+function storePragmas(): string[] {
+  const source = readFileSync(new URL('../packages/event-store/src/sqlite/sqliteEventStore.ts', import.meta.url), 'utf8');
+  const pragmas = [...source.matchAll(/db\.pragma\('([a-z_]+ = [^']+)'/g)].map((m) => m[1]!);
+  return pragmas.length > 0 ? pragmas : ['journal_mode = WAL', 'synchronous = FULL'];
+}
+
 /**
  * The storage ceiling: the statements the store runs for an append (SAVEPOINT, stream-version SELECT,
  * INSERT, RELEASE), `group` appends per transaction, straight on better-sqlite3 with no JavaScript around
- * them beyond a loop, on a file created by SqliteEventStore (its schema). With synchronous FULL this is
+ * them beyond a loop, on a file created by SqliteEventStore (its schema) with its connection pragmas. With synchronous FULL this is
  * what SQLite + the disk allow; with OFF (not durable) the difference is what the WAL sync costs.
  */
 export async function sqliteCeiling(runDir: string, group: number, synchronous: 'FULL' | 'OFF', warmupMs: number, measureMs: number): Promise<Metric> {
@@ -145,9 +153,9 @@ export async function sqliteCeiling(runDir: string, group: number, synchronous: 
   const Database = createRequire(new URL('../packages/event-store/package.json', import.meta.url))('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(file);
   try {
-    db.pragma('journal_mode = WAL');
+    // The same connection settings as the store: every `db.pragma('name = value')` its constructor runs.
+    for (const pragma of storePragmas()) db.pragma(pragma);
     db.pragma(`synchronous = ${synchronous}`);
-    db.pragma('cache_size = -65536');
     const insert = db.prepare(
       `INSERT INTO events (event_id, citizen_id, stream_version, type, occurred_at, source, data, recorded_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
