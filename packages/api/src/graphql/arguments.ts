@@ -75,3 +75,22 @@ export function pageArguments(
   }
   return { first, offset: cursor.index + 1, asOf: cursor.asOf };
 }
+
+/** A Relay connection from one page of nodes and their cursors. */
+export function connectionOf<T>(
+  page: { nodes: readonly T[]; totalCount: number; hasNextPage: boolean },
+  cursorOf: (node: T, index: number) => string,
+  hasPreviousPage: boolean,
+) {
+  const edges = page.nodes.map((node, i) => ({ node, cursor: cursorOf(node, i) }));
+  return {
+    edges,
+    totalCount: page.totalCount,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

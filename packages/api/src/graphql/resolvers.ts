@@ -13,7 +13,7 @@ import { unitIdsOf, type Clock, type HandoverStatus, type StoredEvent, type Unit
 import type { EventStore } from '@tracker/event-store';
 import type { CitizenView, DataScope, ReadModelQueries } from '@tracker/read-models';
 import { AuthorizationError, mayReceive, type AccessLog, type PersonalDataProtector, type Principal } from '@tracker/security';
-import { asOfArgument, citizenIdArgument, encodeCursor, pageArguments, unitIdArgument } from './arguments.ts';
+import { asOfArgument, connectionOf, citizenIdArgument, encodeCursor, pageArguments, unitIdArgument } from './arguments.ts';
 import { disclose, filterStream, grantOf, securityGraphqlError, type TrackerContext } from './authorization.ts';
 import { commandResolvers, toTimelineEntry } from './commands.ts';
 import type { EventHub } from './eventHub.ts';
@@ -105,17 +105,7 @@ export function createResolvers(deps: GraphqlDependencies) {
           grant.scope,
         );
         await disclose(deps.accessLog, context, grant, page.nodes.map((node) => node.citizenId));
-        const edges = page.nodes.map((node, i) => ({ node, cursor: encodeCursor({ index: offset + i, asOf }) }));
-        return {
-          edges,
-          totalCount: page.totalCount,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: offset > 0,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return connectionOf(page, (_node, i) => encodeCursor({ index: offset + i, asOf }), offset > 0);
       },
     },
 

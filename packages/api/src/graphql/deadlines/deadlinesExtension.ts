@@ -4,7 +4,7 @@
  * Register with graphqlPlugin's `extensions` option.
  */
 import { readFileSync } from 'node:fs';
-import { asOfArgument, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, unitIdArgument } from '../arguments.ts';
+import { asOfArgument, connectionOf, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, unitIdArgument } from '../arguments.ts';
 import { disclose, filterStream, grantOf, type TrackerContext } from '../authorization.ts';
 import { badField } from '../errors.ts';
 import { liveItemFilter, type CitizenParent, type GraphqlDependencies } from '../resolvers.ts';
@@ -112,17 +112,7 @@ export function deadlinesExtension(options: DeadlinesExtensionOptions): GraphqlE
               grant.scope,
             );
             await disclose(deps.accessLog, context, grant, page.nodes.map((node) => node.citizenId));
-            const edges = page.nodes.map(({ key, ...node }) => ({ node, cursor: encodeDeadlineCursor({ asOf, ...key }) }));
-            return {
-              edges,
-              totalCount: page.totalCount,
-              pageInfo: {
-                hasNextPage: page.hasNextPage,
-                hasPreviousPage: after !== undefined,
-                startCursor: edges[0]?.cursor ?? null,
-                endCursor: edges.at(-1)?.cursor ?? null,
-              },
-            };
+            return connectionOf(page, (node) => encodeDeadlineCursor({ asOf, ...node.key }), after !== undefined);
           },
 
           async deadlineCompliance(

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { GapKind } from '@tracker/domain';
 import type { AnomalyCountScope, GapQueries } from '@tracker/read-models';
 import { ALL_UNITS, MIN_CELL_SIZE, type Grant, type Principal } from '@tracker/security';
-import { asOfArgument, unitIdArgument } from '../arguments.ts';
+import { asOfArgument, connectionOf, unitIdArgument } from '../arguments.ts';
 import { disclose, grantOf, type TrackerContext } from '../authorization.ts';
 import type { CitizenParent, GraphqlDependencies } from '../resolvers.ts';
 import type { GraphqlExtension } from '../schema.ts';
@@ -65,17 +65,7 @@ export function gapsGraphqlExtension(source: GapQueries | (() => GapQueries)): G
               grant.scope,
             );
             await disclose(deps.accessLog, context, grant, page.nodes.map((node) => node.citizenId));
-            const edges = page.nodes.map((node, i) => ({ node, cursor: encodeGapCursor({ index: offset + i, asOf }) }));
-            return {
-              edges,
-              totalCount: page.totalCount,
-              pageInfo: {
-                hasNextPage: page.hasNextPage,
-                hasPreviousPage: offset > 0,
-                startCursor: edges[0]?.cursor ?? null,
-                endCursor: edges.at(-1)?.cursor ?? null,
-              },
-            };
+            return connectionOf(page, (_node, i) => encodeGapCursor({ index: offset + i, asOf }), offset > 0);
           },
           anomalyCounts: (_: unknown, args: { asOf?: string | null }, context: TrackerContext) =>
             queries().anomalyCounts(asOfArgument(args.asOf, now), anomalyCountScope(grantOf(context, 'query.dataQuality'), context.principal!)),
