@@ -7,17 +7,33 @@ import { SqliteEventStore } from './sqlite/sqliteEventStore.ts';
 
 const openCase = (caseId: string, unitId = 'u1'): CitizenCommand => ({ type: 'OpenCase', data: { caseId, unitId } });
 
-/** The store, with `interfere` run once after the first `count` reads of a stream (a concurrent writer). */
+/**
+ * The store, with `interfere` run before each of the first `count` appends to it: a concurrent writer
+ * landing between the command's decision and its append (whether the decision read the stream or
+ * trusted a cached state).
+ */
 function interferingStore(store: EventStore, interfere: () => Promise<unknown>, count = 1): EventStore {
-  let reads = 0;
+  let appends = 0;
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'appendToStream') {
+        return async (...args: Parameters<EventStore['appendToStream']>) => {
+          if (++appends <= count) await interfere();
+          return target.appendToStream(...args);
+        };
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The store, recording the `fromVersion` of every stream read. */
+function watchedStore(store: EventStore, reads: Array<number | undefined>): EventStore {
   return new Proxy(store, {
     get(target, property) {
       if (property === 'readStream') {
-        return async (...args: Parameters<EventStore['readStream']>) => {
-          const events = await target.readStream(...args);
-          if (++reads <= count) await interfere();
-          return events;
-        };
+        return (citizenId: string, options?: { fromVersion?: number }) => (reads.push(options?.fromVersion), target.readStream(citizenId, options));
       }
       const value = Reflect.get(target, property, target) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
@@ -133,20 +149,64 @@ describe('CitizenStateCache', () => {
       await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-1'));
       await store.appendBatch([{ ...caseOpened('c-1'), type: 'CaseClosed', data: { caseId: 'case-1' } }]); // ingestion
       const reads: Array<number | undefined> = [];
-      const watched = new Proxy(store, {
-        get(target, property) {
-          if (property === 'readStream') {
-            return (citizenId: string, options?: { fromVersion?: number }) => (reads.push(options?.fromVersion), target.readStream(citizenId, options));
-          }
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
-      await expect(handleCitizenCommand({ store: watched, clock, states }, 'c-1', { type: 'CloseCase', data: { caseId: 'case-1' } })).rejects.toMatchObject({
-        code: 'CASE_NOT_OPEN',
-      });
+      // The cached state (case open) accepts the command; the append's version check finds it stale.
+      await expect(
+        handleCitizenCommand({ store: watchedStore(store, reads), clock, states }, 'c-1', { type: 'CloseCase', data: { caseId: 'case-1' } }),
+      ).rejects.toMatchObject({ code: 'CASE_NOT_OPEN' });
       expect(reads).toEqual([1]);
       expect(states.get('c-1')?.version).toBe(1);
+      expect(await store.readStream('c-1')).toHaveLength(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('decides on a current cached state without reading the stream', async () => {
+    const store = await SqliteEventStore.open({ file: ':memory:' });
+    const clock = new ManualClock('2025-04-01T09:00:00Z');
+    const states = new CitizenStateCache();
+    try {
+      await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-1'));
+      const reads: Array<number | undefined> = [];
+      const watched = watchedStore(store, reads);
+      await handleCitizenCommand({ store: watched, clock, states }, 'c-1', openCase('case-2'));
+      await handleCitizenCommand({ store: watched, clock, states }, 'c-1', { type: 'CloseCase', data: { caseId: 'case-1' } });
+      expect(reads).toEqual([]);
+      expect((await store.readStream('c-1')).map((e) => e.type)).toEqual(['CaseOpened', 'CaseOpened', 'CaseClosed']);
+      expect(store.stats().appendsFailed).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a stale cached state that refuses is read again before the refusal is final', async () => {
+    const store = await SqliteEventStore.open({ file: ':memory:' });
+    const clock = new ManualClock('2025-04-01T09:00:00Z');
+    const states = new CitizenStateCache();
+    try {
+      await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-0'));
+      // Ingestion opens case-1: the cache does not know it, and would refuse closing it.
+      await store.appendBatch([caseOpened('c-1', { caseId: 'case-1' })]);
+      const reads: Array<number | undefined> = [];
+      const appended = await handleCitizenCommand({ store: watchedStore(store, reads), clock, states }, 'c-1', { type: 'CloseCase', data: { caseId: 'case-1' } });
+      expect(appended.map((e) => e.type)).toEqual(['CaseClosed']);
+      expect(reads).toEqual([1]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a stale cached state does not use up an attempt', async () => {
+    const store = await SqliteEventStore.open({ file: ':memory:' });
+    const clock = new ManualClock('2025-04-01T09:00:00Z');
+    const states = new CitizenStateCache();
+    try {
+      await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-0'));
+      await store.appendBatch([caseOpened('c-1', { caseId: 'case-x' })]); // the cache is now stale
+      // One attempt allowed: the stale cache costs a failed append and a read, then the attempt succeeds.
+      const appended = await handleCitizenCommand({ store, clock, states }, 'c-1', openCase('case-1'), {}, 1);
+      expect(appended[0]).toMatchObject({ streamVersion: 2 });
+      expect(store.stats().appendsFailed).toBe(1);
     } finally {
       await store.close();
     }

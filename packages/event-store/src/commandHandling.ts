@@ -4,8 +4,12 @@
  * decided again on the newer state, a bounded number of times.
  *
  * With a `CitizenStateCache`, the folded state of recently commanded citizens is kept by stream
- * version, so a command reads only the events appended since (by anyone) instead of the whole
- * stream; the store stays the source of truth.
+ * version, and a command on a cached citizen is first decided on that state without reading at all:
+ * the append's version check is what proves the state current. When it was stale (someone else
+ * appended since: ingestion, another replica), or when the stale state refused the command, the
+ * events since are read and the command decided again, once more, without using up an attempt. The
+ * store stays the source of truth: a cached state never makes an append succeed that a read would
+ * have refused, and never makes a refusal final.
  */
 import { randomUUID } from 'node:crypto';
 import { citizenDecider, type CitizenCommand, type CitizenState, type Clock, type StoredEvent, type TransitionEvent } from '@tracker/domain';
@@ -63,24 +67,43 @@ export async function handleCitizenCommand(
   metadata: CommandMetadata = {},
   maxAttempts = 3,
 ): Promise<StoredEvent[]> {
-  for (let attempt = 1; ; attempt++) {
+  // A cached state is trusted (not read) only on the first try; a stale one costs one read, not an attempt.
+  let trustCache = states !== undefined;
+  for (let attempt = 1; ; ) {
     const cached = states?.get(citizenId);
-    const newer = await store.readStream(citizenId, { fromVersion: (cached?.version ?? -1) + 1 });
-    const folded: FoldedState = {
-      state: newer.reduce(citizenDecider.evolve, cached?.state ?? citizenDecider.initialState()),
-      version: (cached?.version ?? -1) + newer.length,
-    };
-    states?.set(citizenId, folded);
+    const trusted = trustCache && cached !== undefined;
+    trustCache = false;
+    let folded: FoldedState;
+    if (trusted) {
+      folded = cached;
+    } else {
+      const newer = await store.readStream(citizenId, { fromVersion: (cached?.version ?? -1) + 1 });
+      folded = {
+        state: newer.reduce(citizenDecider.evolve, cached?.state ?? citizenDecider.initialState()),
+        version: (cached?.version ?? -1) + newer.length,
+      };
+      states?.set(citizenId, folded);
+    }
     const occurredAt = metadata.occurredAt ?? clock.now().toISOString();
-    const events = citizenDecider
-      .decide(command, folded.state)
-      .map((e) => ({ id: randomUUID(), citizenId, occurredAt, source, ...e }) as TransitionEvent);
+    let events: TransitionEvent[];
+    try {
+      events = citizenDecider
+        .decide(command, folded.state)
+        .map((e) => ({ id: randomUUID(), citizenId, occurredAt, source, ...e }) as TransitionEvent);
+    } catch (refusal) {
+      // Refused on a state not read just now: read what is new and decide again before refusing.
+      if (trusted) continue;
+      throw refusal;
+    }
     try {
       const result = await store.appendToStream(citizenId, events, { expectedVersion: folded.version });
       states?.set(citizenId, { state: result.appended.reduce(citizenDecider.evolve, folded.state), version: result.nextExpectedVersion });
       return result.appended;
     } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError) || attempt >= maxAttempts) throw error;
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      if (trusted) continue;
+      if (attempt >= maxAttempts) throw error;
+      attempt++;
     }
   }
 }
