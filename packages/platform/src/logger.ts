@@ -3,9 +3,11 @@
  *
  * Three layers, because one is not enough for children's welfare data:
  * 1. Redaction by field name: personal fields and secrets are replaced by `[redacted]` wherever they
- *    stand, up to REDACT_DEPTH levels deep (pino's redact paths have no recursive wildcard, so every
- *    depth is listed). Unit names are redacted too (`*.name`): a small price for never logging a
- *    citizen's name that happens to sit under `name`.
+ *    stand, at any depth, in the logged object and in child bindings — one walk over what is logged
+ *    (`redactLogged`, pino's `formatters`), because pino's redact paths have no recursive wildcard and
+ *    listing every key at every depth cost ~170 µs per request (two lines) against ~2 µs for the walk.
+ *    Keys match case-insensitively. Unit names are redacted too (`name`): a small price for never
+ *    logging a citizen's name that happens to sit under `name`.
  * 2. Request serializers that log only method and path (the query string is dropped: it is where
  *    clients put ids and search terms; no headers, no client address); the response serializer logs
  *    only the status code. Fastify binds the request id (`reqId`) to every line of a request and adds
@@ -50,16 +52,59 @@ export const REDACTED_KEYS = [
   'personalData',
 ] as const;
 
-/** Deepest level (0 = top) at which REDACTED_KEYS are redacted: e.g. `body.events.0.data.personal` is level 4. */
-export const REDACT_DEPTH = 6;
+/** Further keys, spelled as they arrive in headers. */
+const REDACTED_HEADER_KEYS = ['x-api-key', 'set-cookie'] as const;
 
-/** Paths that are not covered by the key list (keys with characters pino paths must quote). */
-const EXTRA_PATHS = ['req.headers["x-api-key"]', 'headers["x-api-key"]', 'res.headers["set-cookie"]', 'headers["set-cookie"]'];
+const REDACTED = new Set<string>([...REDACTED_KEYS, ...REDACTED_HEADER_KEYS].map((key) => key.toLowerCase()));
 
-export const REDACT_PATHS: readonly string[] = [
-  ...REDACTED_KEYS.flatMap((key) => Array.from({ length: REDACT_DEPTH + 1 }, (_, depth) => [...Array<string>(depth).fill('*'), key].join('.'))),
-  ...EXTRA_PATHS,
-];
+/** Deeper than this, a logged value is replaced whole: nothing legitimate is logged that deep. */
+export const REDACT_MAX_DEPTH = 24;
+
+/**
+ * The value with every REDACTED_KEYS field (any depth, any case) replaced by the censor, errors
+ * serialized first (their own enumerable fields are walked too), cycles cut. Copy on write: a value
+ * with nothing to redact is returned as it is, so the common line allocates nothing.
+ */
+export function redactLogged(value: unknown, depth = 0, ancestors: object[] = []): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > REDACT_MAX_DEPTH) return REDACT_CENSOR;
+  if (ancestors.includes(value)) return '[Circular]';
+  if (value instanceof Error) return redactLogged(serializeError(value), depth, ancestors);
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return value instanceof Date ? value : redactLogged(toJSON.call(value), depth, ancestors);
+  ancestors.push(value);
+  try {
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        const redacted = redactLogged(item, depth + 1, ancestors);
+        if (redacted !== item) (copy ??= value.slice())[i] = redacted;
+      }
+      return copy ?? value;
+    }
+    let copy: Record<string, unknown> | undefined;
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+      const item = record[key];
+      const redacted = REDACTED.has(key.toLowerCase()) ? REDACT_CENSOR : redactLogged(item, depth + 1, ancestors);
+      if (redacted !== item) (copy ??= { ...record })[key] = redacted;
+    }
+    return copy ?? value;
+  } finally {
+    ancestors.pop();
+  }
+}
+
+/** Request, response and error serialized before the walk, so the walk never enters a socket or a reply. */
+function redactLine(object: Record<string, unknown>): Record<string, unknown> {
+  let line = object;
+  for (const key of ['req', 'res', 'err'] as const) {
+    if (line[key] !== undefined) line = { ...line, [key]: logSerializers[key](line[key] as never) };
+  }
+  return redactLogged(line) as Record<string, unknown>;
+}
 
 const CPR_RUN = /(?<!\d)(\d{2})(\d{2})(\d{2})([- ]?)(\d{4})(?!\d)/g;
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
@@ -114,8 +159,6 @@ export interface CreateLoggerOptions {
   destination?: DestinationStream;
   /** Bound to every line as `service` (pino's `name` is not used: top-level `name` is redacted). */
   service?: string;
-  /** More redact paths (pino path syntax), added to REDACT_PATHS. */
-  redactPaths?: readonly string[];
 }
 
 /** A pino logger with personal-data redaction, safe request serializers and CPR masking. */
@@ -124,10 +167,18 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     level: options.level ?? 'info',
     base: { pid: process.pid, hostname: hostname(), ...(options.service === undefined ? {} : { service: options.service }) },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: [...REDACT_PATHS, ...(options.redactPaths ?? [])], censor: REDACT_CENSOR },
-    serializers: logSerializers,
+    // Serializers run inside the formatter (pino would run them after it, on an already-walked line).
+    formatters: { level: (label) => ({ level: label }), log: redactLine, bindings: (bindings) => redactLogged(bindings) as Record<string, unknown> },
+    // pino's default `err` serializer would serialize the already serialized error again (as an Object).
+    serializers: { err: (serialized: unknown) => serialized },
     hooks: { streamWrite: maskCpr },
   };
-  return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+  const logger = options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+  // pino applies the bindings formatter to the base bindings only, so children's bindings are walked
+  // here; every child (and its children) inherits this `child` through the prototype chain.
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, childOptions) {
+    return child.call(this, redactLogged(bindings) as typeof bindings, childOptions);
+  } as typeof child;
+  return logger;
 }

@@ -63,6 +63,41 @@ describe('createLogger', () => {
     expect(out.text()).not.toMatch(/eyJhbGciOi|sid=abc|tok-123|shh/);
   });
 
+  it('redacts at any depth, in any case, in errors, in grandchildren’s bindings, and survives cycles', () => {
+    const out = memory();
+    const log = createLogger({ destination: out.stream });
+    let deep: Record<string, unknown> = { personal: { name: NAME } };
+    for (let i = 0; i < 12; i++) deep = { level: deep };
+    log.info({ deep }, 'twelve levels down');
+    log.info({ headers: { Authorization: 'Bearer eyJhbGciOi.secret', 'X-Api-Key': 'k-123', 'Set-Cookie': 'sid=abc' } }, 'headers as sent');
+    const error = Object.assign(new Error('refused'), { details: { cpr: CPR, name: NAME } });
+    log.error({ err: error }, 'an error with personal fields');
+    log.error(error, 'an error as the first argument');
+    log.info({ nested: { cause: error } }, 'an error inside an object');
+    log.child({ request: { citizen: { name: NAME } } }).child({ personal: { cpr: CPR } }).info('grandchild');
+    const cyclic: Record<string, unknown> = { citizenId: 'c-1', personal: { name: NAME } };
+    cyclic.self = cyclic;
+    log.info({ cyclic }, 'cycle');
+
+    const text = out.text();
+    expect(out.lines).toHaveLength(7);
+    for (const secret of [NAME, CPR, 'eyJhbGciOi', 'k-123', 'sid=abc']) expect(text).not.toContain(secret);
+    const lines = out.json();
+    expect(lines[2]).toMatchObject({ err: { message: 'refused', details: { cpr: REDACT_CENSOR, name: REDACT_CENSOR } } });
+    expect(lines[3]).toMatchObject({ err: { message: 'refused', type: 'Error' } });
+    expect(lines[6]).toMatchObject({ cyclic: { citizenId: 'c-1', personal: REDACT_CENSOR, self: '[Circular]' } });
+  });
+
+  it('leaves what it does not redact untouched and logs requests by method and path only', () => {
+    const out = memory();
+    const log = createLogger({ destination: out.stream });
+    const logged = { citizenId: 'c-1', at: new Date('2025-03-01T08:30:00Z'), count: 3, tags: ['a', 'b'] };
+    log.info({ logged, req: { method: 'GET', url: '/graphql?q=1', headers: { host: 'x' } }, res: { statusCode: 200, body: 'secret' } }, 'plain');
+    expect(out.json()[0]).toMatchObject({ logged: { citizenId: 'c-1', at: '2025-03-01T08:30:00.000Z', count: 3, tags: ['a', 'b'] }, req: { method: 'GET', path: '/graphql' }, res: { statusCode: 200 } });
+    expect(out.text()).not.toContain('secret');
+    expect(logged).toEqual({ citizenId: 'c-1', at: new Date('2025-03-01T08:30:00Z'), count: 3, tags: ['a', 'b'] }); // not mutated
+  });
+
   it('honours the level', () => {
     const out = memory();
     const log = createLogger({ destination: out.stream, level: 'warn' });
