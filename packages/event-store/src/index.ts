@@ -9,5 +9,5 @@ export {
   type SqliteSubscription,
 } from './sqlite/sqliteEventStore.ts';
 export { PostgresEventStore, PostgresEventStoreError, POSTGRES_EVENT_STORE_SCHEMA_VERSION, type PostgresEventStoreOptions } from './postgres/postgresEventStore.ts';
-export type { ObservableSubscription } from './postgres/pullSubscription.ts';
+export type { ObservableSubscription } from './pullSubscription.ts';
 export { EventStoreDbEventStore, type EventStoreDbEventStoreOptions } from './eventstoredb/eventStoreDbEventStore.ts';

@@ -65,7 +65,7 @@ import {
 } from '../eventStore.ts';
 import { EventStoreClosedError, SubscriptionStoppedError } from '../errors.ts';
 import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, storedFrom, type PreparedEvent } from '../preparedEvents.ts';
-import type { ObservableSubscription } from '../postgres/pullSubscription.ts';
+import type { ObservableSubscription } from '../pullSubscription.ts';
 
 export interface EventStoreDbEventStoreOptions {
   /** `esdb://host:2113?tls=false` (client 6 parses only `esdb://` and `esdb+discover://`); or give `client`. */

@@ -40,7 +40,7 @@ import {
 } from '../eventStore.ts';
 import { EventStoreClosedError } from '../errors.ts';
 import { checkCitizenId, checkMaxCount, checkSubscribeOptions, expectedAsNumber, prepareEvents, storedFrom, type PreparedEvent } from '../preparedEvents.ts';
-import { PullSubscription, type ObservableSubscription } from './pullSubscription.ts';
+import { PullSubscription, type ObservableSubscription } from '../pullSubscription.ts';
 
 export interface PostgresEventStoreOptions {
   /** `postgres://user@host:port/database`; or give `pool`. */

@@ -30,7 +30,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock, type StoredEvent, type TransitionEvent } from '@tracker/domain';
 import {
@@ -44,7 +43,8 @@ import {
   type SubscribeToAllOptions,
   type Subscription,
 } from '../eventStore.ts';
-import { EventStoreClosedError, SubscriptionStoppedError } from '../errors.ts';
+import { EventStoreClosedError } from '../errors.ts';
+import { PullSubscription, type ObservableSubscription } from '../pullSubscription.ts';
 import { expectedAsNumber, prepareEvents, storedFrom, type PreparedEvent } from '../preparedEvents.ts';
 
 export interface SqliteEventStoreOptions {
@@ -68,16 +68,8 @@ export interface SqliteEventStoreStats {
   largestGroup: number;
 }
 
-/** A subscription of the SQLite store; adds `done` to the port's `Subscription`. */
-export interface SqliteSubscription extends Subscription {
-  /**
-   * Settles when the subscription has ended: resolves after `stop()` or `close()`, rejects with the
-   * handler's error when the handler threw (the subscription is then stopped; no batch after the failed
-   * one is delivered, so the consumer resumes from its own checkpoint). Observe it: a stopped projection
-   * is otherwise silent. (It is marked as handled, so an unobserved failure does not crash the process.)
-   */
-  readonly done: Promise<void>;
-}
+/** A subscription of the SQLite store (the port's `Subscription` with `done`). */
+export type SqliteSubscription = ObservableSubscription;
 
 const DEFAULT_BATCH_SIZE = 500;
 
@@ -185,7 +177,7 @@ export class SqliteEventStore implements EventStore {
 
   #queue: PendingAppend[] = [];
   #flushHandle: NodeJS.Immediate | undefined;
-  readonly #subscriptions = new Set<SqliteSubscriptionImpl>();
+  readonly #subscriptions = new Set<PullSubscription>();
   #closing: Promise<void> | undefined;
   #closed = false;
   readonly #stats: SqliteEventStoreStats = { commits: 0, appendsCommitted: 0, appendsFailed: 0, eventsCommitted: 0, largestGroup: 0 };
@@ -441,10 +433,10 @@ export class SqliteEventStore implements EventStore {
     if (!Number.isSafeInteger(after) || after < 0) throw new TypeError('after must be a non-negative integer');
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new TypeError('batchSize must be a positive integer');
-    const subscription = new SqliteSubscriptionImpl({
+    const subscription = new PullSubscription({
       after,
       batchSize,
-      target: this.#headSync(),
+      head: this.#headSync(),
       handler,
       read: (from, limit) => this.#readAllSync(from, limit),
       ended: (s) => this.#subscriptions.delete(s),
@@ -479,100 +471,5 @@ export class SqliteEventStore implements EventStore {
     await Promise.all([...this.#subscriptions].map((s) => s.stop()));
     this.#closed = true;
     this.#db.close();
-  }
-}
-
-interface SubscriptionParams {
-  after: number;
-  batchSize: number;
-  /** Head position when the subscription was made: `caughtUp` resolves once it is delivered. */
-  target: number;
-  handler: BatchHandler;
-  read(after: number, limit: number): StoredEvent[];
-  ended(subscription: SqliteSubscriptionImpl): void;
-}
-
-class SqliteSubscriptionImpl implements SqliteSubscription {
-  readonly caughtUp: Promise<void>;
-  readonly done: Promise<void>;
-  readonly #params: SubscriptionParams;
-  readonly #loop: Promise<void>;
-  #resolveCaughtUp!: () => void;
-  #rejectCaughtUp!: (error: unknown) => void;
-  #caughtUpSettled = false;
-  #stopped = false;
-  /** Set by a commit; cleared before each read, so a wake-up is never lost. */
-  #signalled = false;
-  #wake: (() => void) | undefined;
-
-  constructor(params: SubscriptionParams) {
-    this.#params = params;
-    this.caughtUp = new Promise<void>((resolve, reject) => {
-      this.#resolveCaughtUp = resolve;
-      this.#rejectCaughtUp = reject;
-    });
-    this.caughtUp.catch(() => {}); // handled: the error is also on `done`
-    let resolveDone!: () => void;
-    let rejectDone!: (error: unknown) => void;
-    this.done = new Promise<void>((resolve, reject) => {
-      resolveDone = resolve;
-      rejectDone = reject;
-    });
-    this.done.catch(() => {});
-    // Start on a later tick: the handler never runs inside subscribeToAll.
-    this.#loop = nextTurn().then(() => this.#run()).then(resolveDone, rejectDone);
-  }
-
-  notify(): void {
-    this.#signalled = true;
-    const wake = this.#wake;
-    if (wake) {
-      this.#wake = undefined;
-      wake();
-    }
-  }
-
-  stop(): Promise<void> {
-    this.#stopped = true;
-    this.notify();
-    return this.#loop.then(
-      () => undefined,
-      () => undefined,
-    );
-  }
-
-  #settleCaughtUp(error?: unknown): void {
-    if (this.#caughtUpSettled) return;
-    this.#caughtUpSettled = true;
-    if (error === undefined) this.#resolveCaughtUp();
-    else this.#rejectCaughtUp(error);
-  }
-
-  async #run(): Promise<void> {
-    const { batchSize, target, handler, read } = this.#params;
-    let position = this.#params.after;
-    try {
-      if (position >= target) this.#settleCaughtUp();
-      while (!this.#stopped) {
-        this.#signalled = false;
-        const batch = read(position, batchSize);
-        if (batch.length === 0) {
-          if (!this.#signalled && !this.#stopped) await new Promise<void>((resolve) => (this.#wake = resolve));
-          continue;
-        }
-        await handler(batch);
-        position = batch[batch.length - 1]!.globalPosition;
-        if (position >= target) this.#settleCaughtUp();
-        // A full batch means a backlog: let I/O and the append flush run between batches.
-        if (batch.length === batchSize) await nextTurn();
-      }
-      this.#settleCaughtUp(new SubscriptionStoppedError());
-    } catch (error) {
-      this.#stopped = true;
-      this.#settleCaughtUp(error);
-      throw error;
-    } finally {
-      this.#params.ended(this);
-    }
   }
 }

@@ -1,27 +1,33 @@
 /**
- * A catch-up subscription that pulls: it reads what is after its position, hands it to the handler, and
- * when nothing is new waits for a wake-up (a commit in this process, a NOTIFY from another) or, if none
- * comes, for the poll interval — so a lost notification delays delivery, never stops it.
+ * The catch-up subscription of the SQL stores (SQLite, PostgreSQL): it reads what is after its position,
+ * hands it to the handler, and when nothing is new waits for a wake-up (a commit in this process, a
+ * NOTIFY from another) or, with a poll interval, at most that long — so a lost notification delays
+ * delivery, never stops it. (SQLite has one writer, this process: its commits always wake it, no poll.)
  *
  * Correct only over a store whose readers never see positions out of order (positions are assigned in
  * commit order): then "after my last position" can never skip an event committed later.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StoredEvent } from '@tracker/domain';
-import type { BatchHandler, Subscription } from '../eventStore.ts';
-import { SubscriptionStoppedError } from '../errors.ts';
+import type { BatchHandler, Subscription } from './eventStore.ts';
+import { SubscriptionStoppedError } from './errors.ts';
 
 export interface PullSubscriptionParams {
   after: number;
   batchSize: number;
-  pollIntervalMs: number;
+  /** Longest wait for a wake-up before reading again; none: wait for the wake-up (a store with one writer). */
+  pollIntervalMs?: number;
   handler: BatchHandler;
-  /** The head position now: `caughtUp` resolves once everything up to it is delivered. */
-  head(): Promise<number>;
-  read(after: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * The head position (`caughtUp` resolves once everything up to it is delivered): a number taken when
+   * the subscription was made, or read when it starts.
+   */
+  head: number | (() => Promise<number>);
+  read(after: number, limit: number): StoredEvent[] | Promise<StoredEvent[]>;
   ended(subscription: PullSubscription): void;
 }
 
-/** Adds `done` to the port's `Subscription`, as the SQLite store's subscriptions do. */
+/** Adds `done` to the port's `Subscription`. */
 export interface ObservableSubscription extends Subscription {
   /**
    * Settles when the subscription has ended: resolves after `stop()` or the store's `close()`, rejects
@@ -59,7 +65,7 @@ export class PullSubscription implements ObservableSubscription {
     });
     this.done.catch(() => {});
     // Start on a later tick: the handler never runs inside subscribeToAll.
-    this.#loop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#run()).then(resolveDone, rejectDone);
+    this.#loop = nextTurn().then(() => this.#run()).then(resolveDone, rejectDone);
   }
 
   /** Something may have been committed: read again now. */
@@ -89,11 +95,16 @@ export class PullSubscription implements ObservableSubscription {
   }
 
   #sleep(): Promise<void> {
+    const pollIntervalMs = this.#params.pollIntervalMs;
     return new Promise<void>((resolve) => {
+      if (pollIntervalMs === undefined) {
+        this.#wake = resolve;
+        return;
+      }
       const timer = setTimeout(() => {
         this.#wake = undefined;
         resolve();
-      }, this.#params.pollIntervalMs);
+      }, pollIntervalMs);
       this.#wake = () => {
         clearTimeout(timer);
         resolve();
@@ -105,7 +116,8 @@ export class PullSubscription implements ObservableSubscription {
     const { batchSize, handler, read } = this.#params;
     let position = this.#params.after;
     try {
-      const target = await this.#params.head();
+      const head = this.#params.head;
+      const target = typeof head === 'number' ? head : await head();
       if (position >= target) this.#settleCaughtUp();
       while (!this.#stopped) {
         this.#signalled = false;
@@ -114,12 +126,14 @@ export class PullSubscription implements ObservableSubscription {
         if (batch.length === 0) {
           // Nothing committed after the position (readers see positions in commit order): caught up.
           this.#settleCaughtUp();
-          if (!this.#signalled) await this.#sleep();
+          if (!this.#signalled && !this.#stopped) await this.#sleep();
           continue;
         }
         await handler(batch);
         position = batch[batch.length - 1]!.globalPosition;
         if (position >= target) this.#settleCaughtUp();
+        // A full batch means a backlog: let I/O (and SQLite's append flush) run between batches.
+        if (batch.length === batchSize) await nextTurn();
       }
       this.#settleCaughtUp(new SubscriptionStoppedError());
     } catch (error) {
