@@ -1,6 +1,8 @@
 export type { ComplianceCell, ComplianceFilter, ComplianceView, DeadlineFilter, DeadlineKey, DeadlinePage, DeadlinePageRequest, DeadlineQueries, DeadlineView } from './deadlineQueries.ts';
 export { clockRow, DEADLINE_CLOCKS_TABLE, DEADLINE_DERIVATION_VERSION, deadlineClocksTable, deadlineDerivation, type DeadlineDerivationOptions } from './deadlineDerivation.ts';
-export { MIN_CITIZENS_PER_CELL, SqliteDeadlineQueries, type SqliteDeadlineQueriesOptions } from './sqliteDeadlineQueries.ts';
+export { MIN_CITIZENS_PER_CELL } from './deadlineViews.ts';
+export { SqliteDeadlineQueries, type SqliteDeadlineQueriesOptions } from './sqliteDeadlineQueries.ts';
+export { PostgresDeadlineQueries, type PostgresDeadlineQueriesOptions, type PostgresDeadlineSource } from './postgresDeadlineQueries.ts';
 export {
   DeadlineAlertScheduler,
   type DeadlineAlert,

@@ -8,7 +8,6 @@
 import type Database from 'better-sqlite3';
 import { DEADLINE_CLOCKS_TABLE } from './deadlineDerivation.ts';
 import type {
-  ComplianceCell,
   ComplianceFilter,
   ComplianceView,
   DeadlineFilter,
@@ -17,22 +16,25 @@ import type {
   DeadlineQueries,
   DeadlineView,
 } from './deadlineQueries.ts';
-import {
-  AT_RISK_SPAN_YEARS,
-  atRiskSpanBound,
-  DEADLINE_STATUSES,
-  formatDeadlineInstant,
-  latenessOf,
-  type DeadlinePolicySet,
-  type DeadlineStatus,
-  type LatenessUnit,
-} from '@tracker/domain';
+import type { DeadlinePolicySet, DeadlineStatus } from '@tracker/domain';
 import { citizenScopeSqliteNamed, unitScopeSqliteNamed } from '@tracker/security';
 import type { DataScope } from '../queries.ts';
 import { monthsBetween } from './months.ts';
+import {
+  AtRiskSpans,
+  checkDeadlineStatus,
+  complianceView,
+  deadlineStatusSql,
+  MIN_CITIZENS_PER_CELL,
+  statusCountsOf,
+  toDeadlineNode,
+  toDeadlineView,
+  type BreachedClockRow,
+  type ClockRow,
+  type ComplianceCountRow,
+} from './deadlineViews.ts';
 
-/** domain.md §6: manager aggregates suppress small cells. */
-export const MIN_CITIZENS_PER_CELL = 5;
+export { MIN_CITIZENS_PER_CELL, percentile, toDeadlineView } from './deadlineViews.ts';
 
 const T = DEADLINE_CLOCKS_TABLE;
 
@@ -52,47 +54,10 @@ const STATUS_PREDICATE: Record<DeadlineStatus, string> = {
   BREACHED: `due_ms <= :asOf AND ((+stopped_ms <= :asOf AND +stopped_ms >= due_ms) OR ${RUNNING})`,
 };
 
-const STATUS_CASE = `CASE
-  WHEN stopped_ms <= :asOf THEN CASE WHEN stopped_ms < due_ms THEN 'MET' ELSE 'BREACHED' END
-  WHEN due_ms <= :asOf THEN 'BREACHED'
-  WHEN at_risk_ms <= :asOf THEN 'AT_RISK'
-  ELSE 'PENDING' END`;
+const STATUS_CASE = deadlineStatusSql(':asOf');
 
 const COLUMNS = `citizen_id, clock_id, policy, unit_id, started_ms, due_ms, at_risk_ms,
   CASE WHEN stopped_ms <= :asOf THEN stopped_ms END AS stopped_ms, ${STATUS_CASE} AS status`;
-
-interface ClockRow {
-  citizen_id: string;
-  clock_id: string;
-  policy: string;
-  unit_id: string | null;
-  started_ms: number;
-  due_ms: number;
-  at_risk_ms: number;
-  stopped_ms: number | null;
-  status: DeadlineStatus;
-}
-
-export function toDeadlineView(r: ClockRow): DeadlineView {
-  return {
-    id: `${r.citizen_id}/${r.clock_id}`,
-    clockId: r.clock_id,
-    policy: r.policy,
-    citizenId: r.citizen_id,
-    unitId: r.unit_id,
-    startedAt: formatDeadlineInstant(r.started_ms),
-    dueAt: formatDeadlineInstant(r.due_ms),
-    atRiskAt: formatDeadlineInstant(r.at_risk_ms),
-    stoppedAt: r.stopped_ms === null ? null : formatDeadlineInstant(r.stopped_ms),
-    status: r.status,
-  };
-}
-
-/** Nearest-rank percentile of sorted values (p in (0, 1]). */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-}
 
 export interface SqliteDeadlineQueriesOptions {
   /** Cells with fewer distinct citizens are suppressed; default 5. */
@@ -105,15 +70,13 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #minCitizens: number;
   /** Per policy, how long before its due instant an AT_RISK clock can be (see atRiskSpanBound). */
-  readonly #spans: { policy: string; span: number }[];
-  readonly #spanRange: { from: number; to: number };
+  readonly #spans: AtRiskSpans;
 
   constructor(db: Database.Database, policies: DeadlinePolicySet, options: SqliteDeadlineQueriesOptions = {}) {
     this.#db = db;
     this.#policies = policies;
     this.#minCitizens = options.minCitizensPerCell ?? MIN_CITIZENS_PER_CELL;
-    this.#spans = policies.policies.map((p) => ({ policy: p.id, span: atRiskSpanBound(p, policies.calendar) }));
-    this.#spanRange = { from: Date.UTC(AT_RISK_SPAN_YEARS.from, 0, 2), to: Date.UTC(AT_RISK_SPAN_YEARS.to, 11, 1) };
+    this.#spans = new AtRiskSpans(policies);
   }
 
   #prepare(sql: string): Database.Statement {
@@ -142,9 +105,8 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
       params.policy = filter.policy;
     }
     if (filter.status !== undefined) {
-      if (!DEADLINE_STATUSES.includes(filter.status)) throw new RangeError('unknown deadline status');
-      parts.push(STATUS_PREDICATE[filter.status]);
-      const span = this.#atRiskSpan(filter.policy, filter.asOf);
+      parts.push(STATUS_PREDICATE[checkDeadlineStatus(filter.status)]);
+      const span = this.#spans.longest(filter.policy, filter.asOf);
       if (filter.status === 'AT_RISK' && span !== undefined) {
         // An AT_RISK clock is due within its policy's at-risk span after asOf.
         parts.push('due_ms <= :atRiskHorizon');
@@ -152,13 +114,6 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
       }
     }
     return { sql: parts.join(' AND '), params };
-  }
-
-  /** The longest at-risk span of a policy (or of all), when asOf lies in the years it is measured for. */
-  #atRiskSpan(policy: string | undefined, asOf: number): number | undefined {
-    if (asOf < this.#spanRange.from || asOf > this.#spanRange.to) return undefined;
-    const spans = this.#spans.filter((s) => policy === undefined || s.policy === policy).map((s) => s.span);
-    return spans.length ? Math.max(...spans) : undefined;
   }
 
   async deadlines(filter: DeadlineFilter, page: DeadlinePageRequest, scope: DataScope): Promise<DeadlinePage> {
@@ -176,7 +131,7 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
     }
     const rows = this.#prepare(`SELECT ${COLUMNS} FROM ${T} WHERE ${sql}${keyset} ORDER BY due_ms, citizen_id, clock_id LIMIT :limit`).all(pageParams) as ClockRow[];
     return {
-      nodes: rows.slice(0, page.first).map((r) => ({ ...toDeadlineView(r), key: { dueMs: r.due_ms, citizenId: r.citizen_id, clockId: r.clock_id } })),
+      nodes: rows.slice(0, page.first).map(toDeadlineNode),
       totalCount,
       hasNextPage: rows.length > page.first,
     };
@@ -204,20 +159,20 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
   atRiskSync(unitId: string, asOf: number, first: number, scope: DataScope): DeadlineView[] {
     const inScope = citizenScopeSqliteNamed(scope, { citizenColumn: 'citizen_id' });
     const filter = `+at_risk_ms <= :asOf AND ${RUNNING} AND ${VISIBLE} AND ${inScope.sql}`;
-    if (asOf < this.#spanRange.from || asOf > this.#spanRange.to || this.#spans.length === 0) {
+    if (!this.#spans.applyAt(asOf)) {
       const rows = this.#prepare(
         `SELECT ${COLUMNS} FROM ${T} INDEXED BY ${T}_by_unit_id_due_ms
          WHERE unit_id = :unitId AND due_ms > :asOf AND ${filter} ORDER BY due_ms, citizen_id, clock_id LIMIT :first`,
       ).all({ unitId, asOf, first, ...inScope.params }) as ClockRow[];
       return rows.map(toDeadlineView);
     }
-    const parts = this.#spans.map(
+    const parts = this.#spans.perPolicy.map(
       (_, i) =>
         `SELECT ${COLUMNS} FROM ${T} INDEXED BY ${T}_by_unit_id_policy_due_ms
          WHERE unit_id = :unitId AND policy = :p${i} AND due_ms > :asOf AND due_ms <= :asOf + :s${i} AND ${filter}`,
     );
     const params: Record<string, unknown> = { unitId, asOf, first, ...inScope.params };
-    this.#spans.forEach(({ policy, span }, i) => {
+    this.#spans.perPolicy.forEach(({ policy, span }, i) => {
       params[`p${i}`] = policy;
       params[`s${i}`] = span;
     });
@@ -246,54 +201,14 @@ export class SqliteDeadlineQueries implements DeadlineQueries {
       `SELECT unit_id, policy, m, count(DISTINCT citizen_id) AS citizens, sum(status = 'MET') AS met, sum(status = 'BREACHED') AS breached,
               sum(status IN ('PENDING', 'AT_RISK')) AS pending
        FROM (${clocks}) GROUP BY unit_id, policy, m`,
-    ).all(all) as { unit_id: string | null; policy: string; m: number; citizens: number; met: number; breached: number; pending: number }[];
-    const breached = this.#prepare(`SELECT unit_id, policy, m, due_ms, stopped_ms FROM (${clocks}) WHERE status = 'BREACHED'`).all(all) as {
-      unit_id: string | null;
-      policy: string;
-      m: number;
-      due_ms: number;
-      stopped_ms: number | null;
-    }[];
-
-    const key = (unitId: string | null, policy: string, m: number) => `${unitId ?? ''}\u0000${policy}\u0000${m}`;
-    const unitOf = (policy: string): LatenessUnit => this.#policies.get(policy)?.latenessUnit ?? 'days';
-    const lateness = new Map<string, number[]>();
-    const calendar = this.#policies.calendar;
-    for (const r of breached) {
-      const k = key(r.unit_id, r.policy, r.m);
-      let list = lateness.get(k);
-      if (!list) lateness.set(k, (list = []));
-      list.push(latenessOf(r.due_ms, r.stopped_ms ?? filter.asOf, unitOf(r.policy), calendar));
-    }
-    const cells: ComplianceCell[] = counts
-      .sort((a, b) => (a.unit_id ?? '').localeCompare(b.unit_id ?? '') || a.policy.localeCompare(b.policy) || a.m - b.m)
-      .map((c) => {
-        const base = { unitId: c.unit_id, policy: c.policy, month: months[c.m]!.month, latenessUnit: unitOf(c.policy) };
-        if (c.citizens < this.#minCitizens) {
-          return { ...base, suppressed: true, citizens: null, met: null, breached: null, pending: null, shareOnTime: null, medianLateness: null, p90Lateness: null };
-        }
-        const sorted = (lateness.get(key(c.unit_id, c.policy, c.m)) ?? []).sort((x, y) => x - y);
-        const decided = c.met + c.breached;
-        return {
-          ...base,
-          suppressed: false,
-          citizens: c.citizens,
-          met: c.met,
-          breached: c.breached,
-          pending: c.pending,
-          shareOnTime: decided === 0 ? null : c.met / decided,
-          medianLateness: percentile(sorted, 0.5),
-          p90Lateness: percentile(sorted, 0.9),
-        };
-      });
-    return { minCitizensPerCell: this.#minCitizens, cells };
+    ).all(all) as ComplianceCountRow[];
+    const breached = this.#prepare(`SELECT unit_id, policy, m, due_ms, stopped_ms FROM (${clocks}) WHERE status = 'BREACHED'`).all(all) as BreachedClockRow[];
+    return complianceView({ months, counts, breached, policies: this.#policies, minCitizensPerCell: this.#minCitizens, asOf: filter.asOf });
   }
 
   /** Every clock's status at one instant, counted per status: the "evaluate all clocks" benchmark. */
   statusCounts(asOf: number): Record<DeadlineStatus, number> {
     const rows = this.#prepare(`SELECT ${STATUS_CASE} AS status, count(*) AS n FROM ${T} WHERE ${VISIBLE} GROUP BY 1`).all({ asOf }) as { status: DeadlineStatus; n: number }[];
-    const counts = { PENDING: 0, AT_RISK: 0, MET: 0, BREACHED: 0 };
-    for (const r of rows) counts[r.status] = r.n;
-    return counts;
+    return statusCountsOf(rows);
   }
 }

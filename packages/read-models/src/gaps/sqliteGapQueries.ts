@@ -1,39 +1,30 @@
 /**
  * GapQueries on the embedded read models (SqliteReadModel's database, tables from gapsDerivation).
  * SQL selects the rows that exist, are open or are overdue at `asOf` (the rules of the domain's
- * gapAsOf, restated over stored instants); each row is then shaped by gapAsOf itself, so durations
- * and flags have one definition.
+ * gapAsOf, restated over stored instants); each row is then shaped by gapAsOf itself (gapViews.ts,
+ * shared with the PostgreSQL adapter), so durations and flags have one definition.
  */
 import type Database from 'better-sqlite3';
-import {
-  ANOMALY_DESCRIPTIONS,
-  formatCopenhagenInstant,
-  gapAsOf,
-  relativesAsOf,
-  type StreamAnomalyKind,
-  type Gap,
-  type GapKind,
-  type RelativeFact,
-} from '@tracker/domain';
 import { citizenScopeSqliteNamed, scopeShape } from '@tracker/security';
 import type { DataScope, Page, PageRequest } from '../queries.ts';
 import { ANOMALIES_TABLE, GAPS_TABLE, OPEN_UNTIL, RELATIVES_TABLE } from './gapsDerivation.ts';
-import type { AnomalyCountScope, AnomalyCountView, AnomalyView, CitizenGapFilter, GapFilter, GapQueries, GapView, RelativeContactView, RelativeView } from './gapQueries.ts';
+import type { AnomalyCountScope, AnomalyCountView, AnomalyView, CitizenGapFilter, GapFilter, GapQueries, GapView, RelativeView } from './gapQueries.ts';
+import {
+  ANOMALY_COLUMNS,
+  GAP_COLUMNS as GAP_COLUMN_LIST,
+  RELATIVE_FACT_COLUMNS,
+  anomalyCountViews,
+  citizenGapViews,
+  relativeViews,
+  toAnomalyView,
+  toGapView,
+  type AnomalyCountRow,
+  type AnomalyRow,
+  type GapRow,
+  type RelativeFactRow,
+} from './gapViews.ts';
 
-interface GapRow {
-  citizen_id: string;
-  gap_key: string;
-  kind: GapKind;
-  from_unit_id: string | null;
-  to_unit_id: string | null;
-  relative_id: string | null;
-  subject_id: string | null;
-  started_ms: number;
-  ended_ms: number | null;
-  due_ms: number | null;
-}
-
-const GAP_COLUMNS = 'citizen_id, gap_key, kind, from_unit_id, to_unit_id, relative_id, subject_id, started_ms, ended_ms, due_ms';
+const GAP_COLUMNS = GAP_COLUMN_LIST.join(', ');
 
 /** Overdue at :asOf: due has passed and the gap did not end before it (until_ms is the end or "never"). */
 const OVERDUE = 'due_ms <= :asOf AND until_ms >= due_ms';
@@ -79,36 +70,21 @@ export class SqliteGapQueries implements GapQueries {
   // statistics here) from preferring the wide kind/is_primary indexes and scanning every citizen.
 
   async citizenGaps(citizenId: string, asOf: number, filter: CitizenGapFilter, scope: DataScope): Promise<GapView[]> {
-    return this.#citizenRows<GapRow>(
+    const rows = this.#citizenRows<GapRow>(
       scope,
       { citizenId, asOf },
       (inScope) => `SELECT ${GAP_COLUMNS} FROM ${GAPS_TABLE} WHERE citizen_id = :citizenId AND +is_primary = 1 AND started_ms <= :asOf AND ${inScope} ORDER BY started_ms, gap_key`,
-    )
-      .map((r) => toGapView(r, asOf))
-      .filter((g) => (filter.kind === undefined || g.kind === filter.kind) && (filter.open === undefined || g.open === filter.open));
+    );
+    return citizenGapViews(rows, asOf, filter);
   }
 
   async relatives(citizenId: string, asOf: number, scope: DataScope): Promise<RelativeView[]> {
-    const factRows = this.#citizenRows<{
-      fact: 'linked' | 'representation';
-      relative_id: string;
-      at_ms: number;
-      relation: string | null;
-      custody: number | null;
-      custody_ends_ms: number | null;
-      basis: string | null;
-    }>(
+    const factRows = this.#citizenRows<RelativeFactRow>(
       scope,
       { citizenId, asOf },
       (inScope) =>
-        `SELECT fact, relative_id, at_ms, relation, custody, custody_ends_ms, basis FROM ${RELATIVES_TABLE} WHERE citizen_id = :citizenId AND at_ms <= :asOf AND ${inScope} ORDER BY at_ms, rowid`,
+        `SELECT ${RELATIVE_FACT_COLUMNS.join(', ')} FROM ${RELATIVES_TABLE} WHERE citizen_id = :citizenId AND at_ms <= :asOf AND ${inScope} ORDER BY at_ms, rowid`,
     );
-    const facts: RelativeFact[] = factRows.map((r) =>
-      r.fact === 'linked'
-        ? { kind: 'linked', relativeId: r.relative_id, ms: r.at_ms, relation: r.relation ?? 'other', custody: r.custody === 1, custodyEndsMs: r.custody_ends_ms }
-        : { kind: 'representation', relativeId: r.relative_id, ms: r.at_ms, basis: r.basis ?? '' },
-    );
-    const contacts = new Map<string, RelativeContactView[]>();
     const contactRows = this.#citizenRows<GapRow>(
       scope,
       { citizenId, asOf },
@@ -116,39 +92,17 @@ export class SqliteGapQueries implements GapQueries {
          WHERE citizen_id = :citizenId AND +is_primary = 1 AND +kind = 'RELATIVE_UNANSWERED' AND relative_id IS NOT NULL AND started_ms <= :asOf AND ${inScope}
          ORDER BY started_ms, gap_key`,
     );
-    for (const row of contactRows) {
-      const g = toGapView(row, asOf);
-      const list = contacts.get(row.relative_id!) ?? [];
-      list.push({ contactId: g.subjectId!, unitId: g.toUnitId, receivedAt: g.startedAt, answeredAt: g.endedAt, dueAt: g.dueAt, overdue: g.overdue });
-      contacts.set(row.relative_id!, list);
-    }
-    return relativesAsOf(facts, asOf).map((r) => ({
-      id: r.relativeId,
-      relation: r.relation,
-      custody: r.custody,
-      representation: r.representation,
-      linkedAt: formatCopenhagenInstant(r.linkedMs),
-      representationGrantedAt: r.representationMs === null ? null : formatCopenhagenInstant(r.representationMs),
-      contacts: contacts.get(r.relativeId) ?? [],
-    }));
+    return relativeViews(factRows, contactRows, asOf);
   }
 
   async anomalies(citizenId: string, asOf: number, scope: DataScope): Promise<AnomalyView[]> {
-    const rows = this.#citizenRows<{ kind: StreamAnomalyKind; event_id: string; event_type: string; occurred_ms: number; source: string | null; subject_id: string | null }>(
+    const rows = this.#citizenRows<AnomalyRow>(
       scope,
       { citizenId, asOf },
       (inScope) =>
-        `SELECT kind, event_id, event_type, occurred_ms, source, subject_id FROM ${ANOMALIES_TABLE} WHERE citizen_id = :citizenId AND occurred_ms <= :asOf AND ${inScope} ORDER BY occurred_ms, rowid`,
+        `SELECT ${ANOMALY_COLUMNS.join(', ')} FROM ${ANOMALIES_TABLE} WHERE citizen_id = :citizenId AND occurred_ms <= :asOf AND ${inScope} ORDER BY occurred_ms, rowid`,
     );
-    return rows.map((r) => ({
-      kind: r.kind,
-      eventId: r.event_id,
-      eventType: r.event_type,
-      occurredAt: formatCopenhagenInstant(r.occurred_ms),
-      source: r.source,
-      subjectId: r.subject_id,
-      description: ANOMALY_DESCRIPTIONS[r.kind],
-    }));
+    return rows.map(toAnomalyView);
   }
 
   async anomalyCounts(asOf: number, { scope, sources, minCitizens = 1 }: AnomalyCountScope): Promise<AnomalyCountView[]> {
@@ -157,13 +111,8 @@ export class SqliteGapQueries implements GapQueries {
     const rows = this.#prepare(
       `SELECT source, kind, count(*) AS n, count(DISTINCT citizen_id) AS citizens FROM ${ANOMALIES_TABLE}
        WHERE occurred_ms <= :asOf AND ${inScope.sql} AND ${bySource} GROUP BY source, kind ORDER BY source, kind`,
-    ).all({ asOf, ...inScope.params, ...(sources === undefined ? {} : { sources: JSON.stringify(sources) }) }) as {
-      source: string | null;
-      kind: StreamAnomalyKind;
-      n: number;
-      citizens: number;
-    }[];
-    return rows.filter((r) => r.citizens >= minCitizens).map((r) => ({ source: r.source, kind: r.kind, count: r.n }));
+    ).all({ asOf, ...inScope.params, ...(sources === undefined ? {} : { sources: JSON.stringify(sources) }) }) as AnomalyCountRow[];
+    return anomalyCountViews(rows, minCitizens);
   }
 
   /**
@@ -199,33 +148,4 @@ export class SqliteGapQueries implements GapQueries {
     }
     return statements;
   }
-}
-
-function toGapView(row: GapRow, asOf: number): GapView {
-  const gap: Gap = {
-    kind: row.kind,
-    key: row.gap_key,
-    subjectId: row.subject_id,
-    fromUnitId: row.from_unit_id,
-    toUnitId: row.to_unit_id,
-    relativeId: row.relative_id,
-    startedMs: row.started_ms,
-    endedMs: row.ended_ms,
-    dueMs: row.due_ms,
-  };
-  const g = gapAsOf(gap, asOf)!;
-  return {
-    kind: g.kind,
-    citizenId: row.citizen_id,
-    fromUnitId: g.fromUnitId,
-    toUnitId: g.toUnitId,
-    relativeId: g.relativeId,
-    subjectId: g.subjectId,
-    startedAt: formatCopenhagenInstant(g.startedMs),
-    endedAt: g.endedMs === null ? null : formatCopenhagenInstant(g.endedMs),
-    dueAt: g.dueMs === null ? null : formatCopenhagenInstant(g.dueMs),
-    durationDays: g.durationDays,
-    open: g.open,
-    overdue: g.overdue,
-  };
 }
