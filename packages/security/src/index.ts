@@ -23,6 +23,14 @@ export { parseKeyEncryptionKey, generateKeyEncryptionKey, developmentKeyEncrypti
 export type { CitizenKeyStore, StoredDataKey, WrappedDataKey } from './crypto/keyStore.ts';
 export { SqliteKeyStore } from './crypto/sqliteKeyStore.ts';
 export {
+  DEFAULT_KEY_STORE_SCHEMA,
+  KeyStoreScrubError,
+  POSTGRES_KEY_STORE_SCHEMA_VERSION,
+  PostgresKeyStore,
+  PostgresKeyStoreError,
+  type PostgresKeyStoreOptions,
+} from './crypto/postgresKeyStore.ts';
+export {
   PersonalDataProtector,
   isEncryptedPersonal,
   PERSONAL_PURPOSE,
@@ -41,7 +49,16 @@ export {
   type EntriesFilter,
   type Lookup,
 } from './audit/accessLog.ts';
-export { SqliteAccessLog, type ChainVerification, type SqliteAccessLogOptions, type SqliteAccessLogStats } from './audit/sqliteAccessLog.ts';
+export type { ChainVerification } from './audit/hashChain.ts';
+export { SqliteAccessLog, type SqliteAccessLogOptions, type SqliteAccessLogStats } from './audit/sqliteAccessLog.ts';
+export {
+  DEFAULT_ACCESS_LOG_SCHEMA,
+  POSTGRES_ACCESS_LOG_SCHEMA_VERSION,
+  PostgresAccessLog,
+  PostgresAccessLogError,
+  type PostgresAccessLogOptions,
+  type PostgresAccessLogStats,
+} from './audit/postgresAccessLog.ts';
 
 // Answers
 export { graphqlExtensionsOf, isSecurityError, securityResponseOf, type SecurityResponse } from './responses.ts';

@@ -20,6 +20,7 @@ import { dropSchema, freshSchemaName, reportSkipped, testDatabase } from '@track
 import { createLogger } from '@tracker/platform';
 import { loadServiceConfig, parseTransitionCloudEvent, type RunningService, type ServiceName } from '@tracker/messaging';
 import { deleteTopics, eventually, freshTopicPrefix, readTopic, testClient, testKafka, NO_BROKERS } from '@tracker/messaging/testing';
+import { generateKeyEncryptionKey } from '@tracker/security';
 import { startIngestService, type RunningIngestService } from '../../ingest/src/ingestService.ts';
 import { startProjectorService, type RunningProjectorService } from '../../projector/src/projectorService.ts';
 import { startRelayService } from '../../relay/src/relayService.ts';
@@ -89,10 +90,16 @@ function subscribe(url: string, citizenId: string) {
   const prefix = freshTopicPrefix();
   const eventStoreSchema = freshSchemaName();
   const readModelSchema = freshSchemaName();
+  const keyStoreSchema = freshSchemaName();
+  const accessLogSchema = freshSchemaName();
   const env = {
     DATABASE_URL: url,
     EVENT_STORE_SCHEMA: eventStoreSchema,
     READ_MODEL_SCHEMA: readModelSchema,
+    KEY_STORE_SCHEMA: keyStoreSchema,
+    ACCESS_LOG_SCHEMA: accessLogSchema,
+    // Ingest and api share the key store, so they share the key (there is no development key in distributed mode).
+    PERSONAL_DATA_KEK: generateKeyEncryptionKey(),
     KAFKA_BROKERS: brokers.join(','),
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_TOPIC_PARTITIONS: '3',
@@ -133,6 +140,8 @@ function subscribe(url: string, citizenId: string) {
     await store?.close();
     await dropSchema(url, eventStoreSchema);
     await dropSchema(url, readModelSchema);
+    await dropSchema(url, keyStoreSchema);
+    await dropSchema(url, accessLogSchema);
     await deleteTopics(brokers, prefix);
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
     if (database.skipped === undefined) await database.stop();

@@ -1,14 +1,19 @@
 /**
  * The ingest service's two doors apply one set of rules (DATABASE_URL, KAFKA_BROKERS; skipped with the
  * reason otherwise): each body below is POSTed to /v1/events and sent as a message on
- * transitions.ingest.v1, and the DLQ's reasons are exactly the HTTP 400 answer, byte for byte.
+ * transitions.ingest.v1, and the DLQ's reasons are exactly the HTTP 400 answer, byte for byte. Personal
+ * data reaches the event store through either door only as ciphertext under a key in the shared
+ * PostgreSQL key store.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { PostgresEventStore } from '@tracker/event-store';
 import { dropSchema, freshSchemaName, reportSkipped, testDatabase } from '@tracker/event-store/testing';
 import { createLogger } from '@tracker/platform';
 import { loadServiceConfig } from '@tracker/messaging';
-import { deleteTopics, freshTopicPrefix, readTopic, testClient, testKafka, NO_BROKERS } from '@tracker/messaging/testing';
+import { deleteTopics, eventually, freshTopicPrefix, readTopic, testClient, testKafka, NO_BROKERS } from '@tracker/messaging/testing';
+import { generateKeyEncryptionKey, isEncryptedPersonal, parseKeyEncryptionKey, PersonalDataProtector, PostgresKeyStore } from '@tracker/security';
 import { startIngestService, type RunningIngestService } from './ingestService.ts';
 
 const database = await testDatabase();
@@ -30,12 +35,16 @@ const event = (overrides: Record<string, unknown> = {}) => ({
   const brokers = broker.brokers ?? NO_BROKERS;
   const prefix = freshTopicPrefix();
   const schema = freshSchemaName();
+  const keySchema = freshSchemaName();
+  const kek = generateKeyEncryptionKey();
   let ingest: RunningIngestService;
 
   beforeAll(async () => {
     const config = loadServiceConfig('ingest', {
       DATABASE_URL: url,
       EVENT_STORE_SCHEMA: schema,
+      KEY_STORE_SCHEMA: keySchema,
+      PERSONAL_DATA_KEK: kek,
       KAFKA_BROKERS: brokers.join(','),
       KAFKA_TOPIC_PREFIX: prefix,
       PORT: '0',
@@ -46,6 +55,7 @@ const event = (overrides: Record<string, unknown> = {}) => ({
   afterAll(async () => {
     await ingest?.close();
     await dropSchema(url, schema);
+    await dropSchema(url, keySchema);
     await deleteTopics(brokers, prefix);
     if (database.skipped === undefined) await database.stop();
   });
@@ -114,6 +124,54 @@ const event = (overrides: Record<string, unknown> = {}) => ({
       expect(await again.json()).toEqual({ appended: 0, duplicates: 2 });
     } finally {
       await producer.disconnect();
+    }
+  });
+
+  it('stores personal data from either door only as ciphertext, under a key in the shared key store; an erasure elsewhere refuses more at once', async () => {
+    const personal = { name: 'Freja Testesen', cpr: '010190-1234' };
+    const registered = (citizenId: string) => event({ type: 'CitizenRegistered', citizenId, data: { birthDate: '2008-05-17', municipality: '0751', disability: false, personal } });
+    const post = (body: unknown) => fetch(`${ingest.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    expect(await (await post({ events: [registered('c-personal-http')] })).json()).toEqual({ appended: 1, duplicates: 0 });
+    const producer = testClient(brokers).producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic: `${prefix}transitions.ingest.v1`, messages: [{ key: 'c-personal-kafka', value: JSON.stringify({ events: [registered('c-personal-kafka')] }) }] });
+    } finally {
+      await producer.disconnect();
+    }
+
+    // As another process (an API replica) sees it: the event store and the key store in PostgreSQL.
+    const events = await PostgresEventStore.open({ connectionString: url, schema });
+    const keys = await PostgresKeyStore.open({ connectionString: url, schema: keySchema });
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    try {
+      const replica = await PersonalDataProtector.open({ kek: parseKeyEncryptionKey(kek), store: keys });
+      for (const citizenId of ['c-personal-http', 'c-personal-kafka']) {
+        const [stored] = await eventually(async () => {
+          const stream = await events.readStream(citizenId);
+          return stream.length > 0 && stream;
+        });
+        const encrypted = (stored!.data as { personal: unknown }).personal;
+        expect(isEncryptedPersonal(encrypted)).toBe(true);
+        await expect(replica.decryptPersonal(citizenId, encrypted)).resolves.toEqual(personal);
+      }
+      const rows = (await sql.query<{ text: string }>(`SELECT string_agg(data::text, '') AS text FROM "${schema}".events`)).rows[0]!.text;
+      for (const plain of [personal.name, personal.cpr, personal.cpr.replace('-', '')]) expect(rows).not.toContain(plain);
+
+      // Erased by the replica: ingest takes no new personal data for the citizen, and says which field.
+      await expect(replica.eraseCitizenKey('c-personal-http')).resolves.toEqual({ erased: true });
+      const refused = await post({ events: [registered('c-personal-http')] });
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({ errors: [{ index: 0, field: 'data.personal' }] });
+      // Without personal data the citizen's facts are still taken.
+      const { personal: _dropped, ...data } = registered('c-personal-http').data as Record<string, unknown>;
+      expect(await (await post({ events: [{ ...registered('c-personal-http'), data }] })).json()).toEqual({ appended: 1, duplicates: 0 });
+    } finally {
+      await sql.end();
+      await keys.close();
+      await events.close();
     }
   });
 });

@@ -6,12 +6,18 @@
  *   process (httpIngestionSubmitter), refusals to `transitions.ingest.dlq.v1`.
  * Every request's id (`x-request-id`, or a new one) is noted for the events it delivers, so the relay
  * can put it on the published CloudEvents (`correlationid`).
+ *
+ * Both doors append through the encrypting store: CitizenRegistered's `personal` is stored only as
+ * ciphertext under the citizen's key, kept in the PostgreSQL key store (KEY_STORE_SCHEMA) that the API
+ * replicas share, wrapped by PERSONAL_DATA_KEK. Keys are looked up per event, never cached, so an
+ * erasure made by an API replica refuses the citizen's personal data here from the next event on
+ * (docs/security.md §7).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { DEMO_UNITS_FILE, loadUnitsFile } from '@tracker/domain';
-import { authPlugin, healthPlugin, INGESTION_PATH, ingestionPlugin } from '@tracker/api';
-import { createAuthenticator, createPrincipal, type Authenticator, type Principal } from '@tracker/security';
+import { authPlugin, encryptingEventStore, healthPlugin, INGESTION_PATH, ingestionPlugin } from '@tracker/api';
+import { createAuthenticator, createPrincipal, PersonalDataProtector, PostgresKeyStore, type Authenticator, type Principal } from '@tracker/security';
 import {
   CorrelationLog,
   IngestConsumer,
@@ -58,8 +64,16 @@ export async function startIngestService(config: ServiceConfig, logger: Logger, 
     for (const step of cleanup.reverse()) await step().catch(() => {});
   };
   try {
-    const store = await openEventStore(config);
-    cleanup.push(() => store.close());
+    // loadServiceConfig requires it for this service; the check is for callers that build a config by hand.
+    if (config.personalDataKek === undefined) throw new Error('PERSONAL_DATA_KEK is required for the ingest service');
+    const eventStore = await openEventStore(config);
+    cleanup.push(() => eventStore.close());
+    const keyStore = await PostgresKeyStore.open({ connectionString: config.databaseUrl, schema: config.keyStoreSchema });
+    cleanup.push(() => keyStore.close());
+    // Refused at start, with KeyEncryptionKeyMismatchError, when the key store was created under another KEK.
+    const personalData = await PersonalDataProtector.open({ kek: config.personalDataKek, store: keyStore });
+    // Every append of both doors goes through this: personal is encrypted first.
+    const store = encryptingEventStore(eventStore, personalData);
     const pool = openPool(config, 4);
     cleanup.push(() => pool.end());
     await ensureMessagingTables(pool, config.eventStoreSchema);
@@ -122,7 +136,7 @@ export async function startIngestService(config: ServiceConfig, logger: Logger, 
     });
     await app.register(healthPlugin, {
       checks: {
-        eventStore: async () => (await store.headPosition()) >= 0,
+        eventStore: async () => (await eventStore.headPosition()) >= 0,
         database: databaseAnswers(pool),
         kafkaProducer: () => producerHealth.ready,
         kafkaConsumer: () => consumer.health.ready,

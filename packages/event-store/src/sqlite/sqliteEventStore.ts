@@ -41,7 +41,6 @@ import {
   type ExpectedVersion,
   type ReadAllOptions,
   type SubscribeToAllOptions,
-  type Subscription,
 } from '../eventStore.ts';
 import { EventStoreClosedError } from '../errors.ts';
 import { PullSubscription, type ObservableSubscription } from '../pullSubscription.ts';

@@ -11,6 +11,12 @@ import { DEFAULT_CLOUDEVENTS_SOURCE } from '../cloudEvents/transitionCloudEvent.
 
 export type ServiceName = 'ingest' | 'relay' | 'projector' | 'api';
 
+/** The services that encrypt or decrypt personal data: they share one key store, so they need one KEK. */
+export const SERVICES_WITH_PERSONAL_DATA: readonly ServiceName[] = ['ingest', 'api'];
+
+/** PERSONAL_DATA_KEK as the platform's configuration parses it (@tracker/security's KeyEncryptionKey). */
+export type ServiceKeyEncryptionKey = Extract<TrackerConfig['personalData'], { kek: unknown }>['kek'];
+
 export interface ServiceConfig {
   service: ServiceName;
   port: number;
@@ -33,6 +39,16 @@ export interface ServiceConfig {
   eventStoreSchema: string;
   /** READ_MODEL_SCHEMA (default `read_models`). */
   readModelSchema: string;
+  /** KEY_STORE_SCHEMA (default `tracker_keys`): the citizens' data keys, in the DATABASE_URL database (ingest, api). */
+  keyStoreSchema: string;
+  /** ACCESS_LOG_SCHEMA (default `tracker_audit`): the access log every API replica appends to, in the DATABASE_URL database. */
+  accessLogSchema: string;
+  /**
+   * PERSONAL_DATA_KEK, parsed (never kept as text). Always set for ingest and api: they share the key
+   * store in PostgreSQL, so a development key of one process's own would lock the others out — there is
+   * no development key in distributed mode. Undefined for relay and projector unless it is set.
+   */
+  personalDataKek: ServiceKeyEncryptionKey | undefined;
   /** EVENTSTORE_URL: when set, the event store is EventStoreDB / KurrentDB (`esdb://…`). */
   eventStoreUrl: string | undefined;
   kafka: {
@@ -145,6 +161,8 @@ export const DistributedEnvSchema = z.object({
   DATABASE_URL: databaseUrl,
   EVENT_STORE_SCHEMA: schemaName('public'),
   READ_MODEL_SCHEMA: schemaName('read_models'),
+  KEY_STORE_SCHEMA: schemaName('tracker_keys'),
+  ACCESS_LOG_SCHEMA: schemaName('tracker_audit'),
   EVENTSTORE_URL: eventStoreUrl,
   KAFKA_BROKERS: brokers,
   KAFKA_TOPIC_PREFIX: topicPrefix,
@@ -176,6 +194,26 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv, 
   if (!parsed.success) {
     problems.push(...parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(environment)'), message: issue.message })));
   }
+  if (parsed.success) {
+    // Apart, so each can have its own owner and backup policy: keys must be destroyable while events are kept.
+    const { EVENT_STORE_SCHEMA: events, READ_MODEL_SCHEMA: readModels, KEY_STORE_SCHEMA: keys, ACCESS_LOG_SCHEMA: log } = parsed.data;
+    if (keys === events || keys === readModels) {
+      problems.push({ variable: 'KEY_STORE_SCHEMA', message: 'must differ from EVENT_STORE_SCHEMA and READ_MODEL_SCHEMA: the keys are backed up and erased apart from the events' });
+    }
+    if (log === events || log === readModels || log === keys) {
+      problems.push({ variable: 'ACCESS_LOG_SCHEMA', message: 'must differ from EVENT_STORE_SCHEMA, READ_MODEL_SCHEMA and KEY_STORE_SCHEMA: the access log has an owner of its own' });
+    }
+  }
+  // PERSONAL_DATA_KEK itself is parsed by loadConfig (which already requires it with NODE_ENV=production).
+  const kekProblem = problems.some((p) => p.variable === 'PERSONAL_DATA_KEK');
+  if (SERVICES_WITH_PERSONAL_DATA.includes(service) && !kekProblem && (env.PERSONAL_DATA_KEK ?? '').trim() === '') {
+    problems.push({
+      variable: 'PERSONAL_DATA_KEK',
+      message:
+        `is required for the ${service} service: the distributed services share one key store, so they need one key-encryption key ` +
+        '(32 random bytes in base64 from a secret store, e.g. `openssl rand -base64 32`); there is no development key in distributed mode',
+    });
+  }
   if (problems.length > 0 || !parsed.success || common === undefined) throw new ConfigError(problems);
   const v = parsed.data;
   return {
@@ -194,6 +232,9 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv, 
     databaseUrl: v.DATABASE_URL,
     eventStoreSchema: v.EVENT_STORE_SCHEMA,
     readModelSchema: v.READ_MODEL_SCHEMA,
+    keyStoreSchema: v.KEY_STORE_SCHEMA,
+    accessLogSchema: v.ACCESS_LOG_SCHEMA,
+    personalDataKek: 'kek' in common.personalData ? common.personalData.kek : undefined,
     eventStoreUrl: v.EVENTSTORE_URL,
     kafka: {
       brokers: v.KAFKA_BROKERS,

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@tracker/platform';
-import { loadServiceConfig } from './serviceConfig.ts';
+import { loadServiceConfig, type ServiceName } from './serviceConfig.ts';
 
 const minimal = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/tracker', KAFKA_BROKERS: '127.0.0.1:9092' };
+/** A well-formed PERSONAL_DATA_KEK (32 bytes, base64) that is not a placeholder. */
+const KEK = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff)).toString('base64');
 
-function problemsOf(env: NodeJS.ProcessEnv): Record<string, string> {
+function problemsOf(env: NodeJS.ProcessEnv, service: ServiceName = 'relay'): Record<string, string> {
   try {
-    loadServiceConfig('relay', env);
+    loadServiceConfig(service, env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return Object.fromEntries((error as ConfigError).problems.map((p) => [p.variable, p.message]));
@@ -25,6 +27,9 @@ describe('distributed service configuration', () => {
       databaseUrl: minimal.DATABASE_URL,
       eventStoreSchema: 'public',
       readModelSchema: 'read_models',
+      keyStoreSchema: 'tracker_keys',
+      accessLogSchema: 'tracker_audit',
+      personalDataKek: undefined,
       eventStoreUrl: undefined,
       kafka: { brokers: ['127.0.0.1:9092'], topicPrefix: '', clientId: 'tracker-projector', partitions: undefined, replicationFactor: undefined },
       cloudEventsSource: 'urn:dk:kommune:transition-tracker',
@@ -39,6 +44,9 @@ describe('distributed service configuration', () => {
       HOST: '0.0.0.0',
       EVENT_STORE_SCHEMA: 'events',
       READ_MODEL_SCHEMA: 'rm',
+      KEY_STORE_SCHEMA: 'keys',
+      ACCESS_LOG_SCHEMA: 'audit',
+      PERSONAL_DATA_KEK: KEK,
       EVENTSTORE_URL: 'esdb://kurrentdb:2113?tls=false',
       KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092,[::1]:9092',
       KAFKA_TOPIC_PREFIX: 'kommune-0751.',
@@ -54,6 +62,9 @@ describe('distributed service configuration', () => {
       host: '0.0.0.0',
       eventStoreSchema: 'events',
       readModelSchema: 'rm',
+      keyStoreSchema: 'keys',
+      accessLogSchema: 'audit',
+      personalDataKek: { id: expect.stringMatching(/^[0-9a-f]{16}$/) },
       eventStoreUrl: 'esdb://kurrentdb:2113?tls=false',
       kafka: { brokers: ['kafka-1:9092', 'kafka-2:9092', '[::1]:9092'], topicPrefix: 'kommune-0751.', clientId: 'api-7', partitions: 12, replicationFactor: 3 },
       cloudEventsSource: 'urn:dk:kommune:0751:transition-tracker',
@@ -78,6 +89,41 @@ describe('distributed service configuration', () => {
     expect(problems.DATABASE_URL).toBe('must start with postgres:// or postgresql://');
     expect(problems.KAFKA_BROKERS).toContain('host:port');
     expect(JSON.stringify(problems)).not.toContain(secret);
+  });
+
+  it('refuses bad key store and access log schemas, and schemas shared with the events or read models', () => {
+    expect(problemsOf({ ...minimal, KEY_STORE_SCHEMA: 'Keys; DROP', ACCESS_LOG_SCHEMA: 'x'.repeat(49) })).toEqual({
+      KEY_STORE_SCHEMA: 'must be a lower-case SQL identifier (a–z, 0–9, _) of at most 48 characters',
+      ACCESS_LOG_SCHEMA: 'must be a lower-case SQL identifier (a–z, 0–9, _) of at most 48 characters',
+    });
+    expect(problemsOf({ ...minimal, KEY_STORE_SCHEMA: 'public', ACCESS_LOG_SCHEMA: 'public' })).toEqual({
+      KEY_STORE_SCHEMA: expect.stringContaining('must differ from EVENT_STORE_SCHEMA and READ_MODEL_SCHEMA'),
+      ACCESS_LOG_SCHEMA: expect.stringContaining('must differ from EVENT_STORE_SCHEMA, READ_MODEL_SCHEMA and KEY_STORE_SCHEMA'),
+    });
+    expect(problemsOf({ ...minimal, READ_MODEL_SCHEMA: 'shared', ACCESS_LOG_SCHEMA: 'shared' })).toEqual({ ACCESS_LOG_SCHEMA: expect.stringContaining('must differ') });
+  });
+
+  it('ingest and api need PERSONAL_DATA_KEK in every environment (one key store, one key); relay and projector do not', () => {
+    for (const service of ['ingest', 'api'] as const) {
+      for (const nodeEnv of [undefined, 'development', 'test']) {
+        expect(problemsOf({ ...minimal, NODE_ENV: nodeEnv }, service)).toEqual({
+          PERSONAL_DATA_KEK: expect.stringMatching(new RegExp(`^is required for the ${service} service: .*no development key in distributed mode$`)),
+        });
+      }
+      expect(loadServiceConfig(service, { ...minimal, PERSONAL_DATA_KEK: KEK }).personalDataKek).toMatchObject({ id: expect.any(String) });
+    }
+    for (const service of ['relay', 'projector'] as const) expect(loadServiceConfig(service, minimal).personalDataKek).toBeUndefined();
+  });
+
+  it('names a malformed PERSONAL_DATA_KEK once, without its value', () => {
+    const secret = 'c2VjcmV0LWJ1dC1zaG9ydA==';
+    const problems = problemsOf({ ...minimal, PERSONAL_DATA_KEK: secret }, 'ingest');
+    expect(problems).toEqual({ PERSONAL_DATA_KEK: expect.stringContaining('must decode to exactly 32 bytes') });
+    expect(JSON.stringify(problems)).not.toContain(secret);
+    // In production the platform's own requirement is the one reported.
+    expect(problemsOf({ ...minimal, NODE_ENV: 'production', AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.example.dk', OIDC_AUDIENCE: 'tracker' }, 'api')).toEqual({
+      PERSONAL_DATA_KEK: expect.stringContaining('is required with NODE_ENV=production'),
+    });
   });
 
   it('requires the engines\' addresses', () => {

@@ -16,7 +16,6 @@
  * fsync (WAL, synchronous = FULL) for all reads of that turn — and then settles their promises.
  * `close()` flushes what is queued before closing, so a shutdown loses nothing that was recorded.
  */
-import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -33,6 +32,9 @@ import {
   type EntriesFilter,
   type Lookup,
 } from './accessLog.ts';
+import { chainHash, GENESIS, type ChainVerification } from './hashChain.ts';
+
+export type { ChainVerification } from './hashChain.ts';
 
 const APPEND_ONLY = 'the access log is append-only';
 
@@ -55,8 +57,6 @@ const MIGRATIONS: readonly string[] = [
      WHEN NEW.seq IS NULL OR NEW.seq <= COALESCE((SELECT MAX(seq) FROM access_log), 0)
      BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY}'); END;`,
 ];
-
-const GENESIS: Buffer = Buffer.alloc(32);
 
 interface Row {
   seq: number;
@@ -88,15 +88,6 @@ export interface SqliteAccessLogStats {
   entries: number;
   /** Most entries written by one commit. */
   largestGroup: number;
-}
-
-export type ChainVerification = { ok: true; entries: number } | { ok: false; entries: number; firstBrokenSeq: number };
-
-function chainHash(previous: Buffer, row: Omit<Row, 'hash'>): Buffer {
-  return createHash('sha256')
-    .update(previous)
-    .update(JSON.stringify([row.seq, row.at, row.actor, row.actor_role, row.citizen_id, row.operation, row.purpose]))
-    .digest();
 }
 
 export class SqliteAccessLog implements AccessLog {
