@@ -5,18 +5,27 @@
  * whichever replica or service stored it (KafkaLiveEvents).
  *
  * Security as in the embedded tracker (docs/security.md): every request authenticated (authPlugin),
- * security headers, every read of a citizen in the access log before it is answered. The access log is
- * this replica's own hash-chained file in DATA_DIR until a shared (PostgreSQL) access log exists: with
- * several replicas, the access log is the union of their files (one volume per replica).
+ * security headers, every read of a citizen in the access log before it is answered — one hash-chained
+ * log in PostgreSQL shared by every replica (ACCESS_LOG_SCHEMA); personal data decrypted and erased
+ * with the keys of the shared key store (KEY_STORE_SCHEMA), and commands append through the
+ * encrypting store like ingestion does.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { DEMO_UNITS_FILE, loadPolicies, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
-import { PostgresReadModel } from '@tracker/read-models';
-import { authPlugin, GRAPHQL_PATH, graphqlPlugin, healthPlugin, securityHeadersPlugin } from '@tracker/api';
-import { createAuthenticator, SqliteAccessLog, type Authenticator } from '@tracker/security';
+import { PostgresDeadlineQueries, PostgresGapQueries, PostgresReadModel } from '@tracker/read-models';
+import {
+  authPlugin,
+  deadlinesExtension,
+  encryptingEventStore,
+  gapsGraphqlExtension,
+  GRAPHQL_PATH,
+  graphqlPlugin,
+  healthPlugin,
+  privacyExtension,
+  securityHeadersPlugin,
+} from '@tracker/api';
+import { createAuthenticator, PersonalDataProtector, PostgresAccessLog, PostgresKeyStore, type Authenticator } from '@tracker/security';
 import {
   KafkaLiveEvents,
   REQUEST_ID_HEADER,
@@ -34,9 +43,6 @@ import {
 export interface RunningApiService extends RunningService {
   app: FastifyInstance;
 }
-
-/** The replica's access log, in DATA_DIR. */
-export const ACCESS_LOG_FILE = 'access-log.sqlite';
 
 /** GraphiQL's static page (outside production) loads without a token; its requests carry one (as tracker.ts). */
 const isGraphiqlPage = (request: FastifyRequest): boolean =>
@@ -61,12 +67,21 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
   try {
     const pool = openPool(config, 10);
     cleanup.push(() => pool.end());
+    const policies = loadPolicies(config.policiesFile);
     // Opened with the projector's options: it records the same configuration fingerprint.
-    const readModel = await PostgresReadModel.open({ pool, schema: config.readModelSchema, ...trackerReadModelOptions(units, loadPolicies(config.policiesFile)) });
-    const store = await openEventStore(config);
-    cleanup.push(() => store.close());
-    mkdirSync(config.dataDir, { recursive: true });
-    const accessLog = new SqliteAccessLog({ file: join(config.dataDir, ACCESS_LOG_FILE), clock });
+    const readModel = await PostgresReadModel.open({ pool, schema: config.readModelSchema, ...trackerReadModelOptions(units, policies) });
+    // loadServiceConfig requires it for this service; the check is for callers that build a config by hand.
+    if (config.personalDataKek === undefined) throw new Error('PERSONAL_DATA_KEK is required for the api service');
+    const eventStore = await openEventStore(config);
+    cleanup.push(() => eventStore.close());
+    const keyStore = await PostgresKeyStore.open({ connectionString: config.databaseUrl, schema: config.keyStoreSchema });
+    cleanup.push(() => keyStore.close());
+    // Refused at start, with KeyEncryptionKeyMismatchError, when the key store was created under another KEK.
+    const personalData = await PersonalDataProtector.open({ kek: config.personalDataKek, store: keyStore, clock });
+    // Commands append through this, as ingestion does: personal is encrypted first.
+    const store = encryptingEventStore(eventStore, personalData);
+    // Closed after the HTTP server (cleanup runs in reverse): every read answered is flushed to the log.
+    const accessLog = await PostgresAccessLog.open({ connectionString: config.databaseUrl, schema: config.accessLogSchema, clock });
     cleanup.push(() => accessLog.close());
     const { kafka, topics } = await openKafka(config, logger);
     const liveEvents = new KafkaLiveEvents({
@@ -94,7 +109,7 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
     await app.register(healthPlugin, {
       checks: {
         database: databaseAnswers(pool),
-        eventStore: async () => (await store.headPosition()) >= 0,
+        eventStore: async () => (await eventStore.headPosition()) >= 0,
         kafka: () => liveEvents.ready,
         // With real tokens, the identity provider's keys must be reachable: otherwise no request can be served.
         ...(authenticator.mode === 'oidc' ? { identityProvider: async () => (await authenticator.warmUp(), true) } : {}),
@@ -104,12 +119,18 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
     await app.register(graphqlPlugin, {
       queries: readModel,
       store,
-      projector: new ReadModelWatcher({ store, readModel }),
+      projector: new ReadModelWatcher({ store: eventStore, readModel }),
       units,
       clock,
       production,
       accessLog,
+      personalData,
       liveEvents,
+      extensions: [
+        gapsGraphqlExtension(new PostgresGapQueries(readModel)),
+        deadlinesExtension({ queries: new PostgresDeadlineQueries(readModel, policies), policies }),
+        privacyExtension(),
+      ],
     });
     const address = await app.listen({ port: config.port, host: config.host });
     return {
