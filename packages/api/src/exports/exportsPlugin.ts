@@ -185,24 +185,35 @@ export const exportsPlugin: FastifyPluginAsync<ExportsPluginOptions> = async (ap
         if (running >= maxConcurrent) {
           return reply.code(503).header('retry-after', '30').send({ error: 'too many exports are running; try again later' });
         }
-
-        // Who is in it, logged before anything of it is sent; then exactly those are exported.
-        const citizenIds = exports.citizenIds(checked.filter, grant.scope);
-        const principal = request.principal!;
-        await accessLog.recordAll(
-          citizenIds.map((citizenId) => ({ actor: principal.subject, actorRole: grant.role, citizenId, operation: grant.operation, purpose })),
-        );
-        const filter: ExportFilter = { ...checked.filter, citizenIds };
-        const stream = format === 'xes' ? exports.xes(filter, grant.scope) : exports.ocel(filter, grant.scope);
-        // The first chunk is read before answering, so a failure to open the snapshot is a 500, not a cut-off 200.
-        const first = stream.next();
+        // The slot is taken before the first await, so exports starting at once cannot overrun the limit.
         running++;
+        let stream: ExportStream;
+        let first: IteratorResult<string, ExportStats>;
+        try {
+          // Who is in it, logged before anything of it is sent; then exactly those are exported.
+          const citizenIds = await exports.citizenIds(checked.filter, grant.scope);
+          const principal = request.principal!;
+          await accessLog.recordAll(
+            citizenIds.map((citizenId) => ({ actor: principal.subject, actorRole: grant.role, citizenId, operation: grant.operation, purpose })),
+          );
+          const filter: ExportFilter = { ...checked.filter, citizenIds };
+          stream = format === 'xes' ? exports.xes(filter, grant.scope) : exports.ocel(filter, grant.scope);
+          // The first chunk is read before answering, so a failure to open the snapshot is a 500, not a cut-off 200.
+          first = await stream.next();
+        } catch (error) {
+          running--;
+          throw error;
+        }
         const started = performance.now();
         const log = request.log;
         let finished = false;
-        function* body(): Generator<string, void, undefined> {
-          if (!first.done) yield first.value;
-          const stats = yield* resume(stream);
+        async function* body(): AsyncGenerator<string, void, undefined> {
+          let stats: ExportStats;
+          if (first.done) stats = first.value;
+          else {
+            yield first.value;
+            stats = yield* stream;
+          }
           finished = true;
           log.info({ format, ...stats, ms: Math.round(performance.now() - started) }, 'export finished');
         }
@@ -214,9 +225,11 @@ export const exportsPlugin: FastifyPluginAsync<ExportsPluginOptions> = async (ap
           streaming.delete(readable);
           running--;
           if (!finished) {
-            // End the export and release its snapshot.
-            stream.return({ citizens: 0, events: 0 });
-            log.info({ format, ms: Math.round(performance.now() - started) }, 'export ended before its end');
+            // End the export and release its snapshot (after a read still under way, if any).
+            stream.return({ citizens: 0, events: 0 }).then(
+              () => log.info({ format, ms: Math.round(performance.now() - started) }, 'export ended before its end'),
+              (error: unknown) => log.error({ err: error, format }, 'export failed to release its snapshot'),
+            );
           }
         });
         const { contentType, filename } = FORMATS[format];
@@ -231,12 +244,3 @@ export const exportsPlugin: FastifyPluginAsync<ExportsPluginOptions> = async (ap
   route('xes');
   route('ocel');
 };
-
-/** The rest of a stream whose first chunk was already taken, with its return value. */
-function* resume(stream: ExportStream): Generator<string, ExportStats, undefined> {
-  for (;;) {
-    const next = stream.next();
-    if (next.done) return next.value;
-    yield next.value;
-  }
-}

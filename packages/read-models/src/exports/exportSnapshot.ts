@@ -1,6 +1,7 @@
 /**
- * Reading the timeline for an export, citizen by citizen, in bounded memory and from one consistent
- * snapshot (docs/exports.md, "Streaming").
+ * Reading the SQLite timeline for an export, citizen by citizen, in bounded memory and from one
+ * consistent snapshot (docs/exports.md, "Streaming"); postgresExportSnapshot.ts does the same on
+ * PostgreSQL. The filter and history types here are shared by both.
  *
  * Each export opens its own read-only connection to the read-model file and holds one read
  * transaction: in WAL mode that is a snapshot, so the projector keeps writing while the export reads
@@ -118,7 +119,7 @@ export class ExportSnapshot {
   }
 
   /** The selected citizens' histories, citizen by citizen in id order; a page at a time. */
-  *citizens(): Generator<CitizenHistory, void, undefined> {
+  async *citizens(): AsyncGenerator<CitizenHistory, void, undefined> {
     let after = '';
     for (;;) {
       const ids = this.#citizenPage.all({ ...this.#selection.params, after, limit: this.#pageSize }) as string[];
@@ -142,7 +143,7 @@ export class ExportSnapshot {
    * The ids of the relatives the selected citizens' events name before the end, each once, in id
    * order: relatives may be shared (siblings), so they are deduplicated by SQLite, not in memory.
    */
-  *relativeIds(): Generator<string, void, undefined> {
+  async *relativeIds(): AsyncGenerator<string, void, undefined> {
     const statement = this.#db
       .prepare(
         `SELECT DISTINCT json_extract(data, '$.relativeId') AS relative_id FROM timeline
@@ -152,8 +153,9 @@ export class ExportSnapshot {
          ORDER BY relative_id`,
       )
       .pluck(true);
-    // An iterator holds the connection; this one is the export's own and nothing else runs meanwhile.
-    yield* statement.iterate(this.#selection.params) as IterableIterator<string>;
+    // An iterator holds the connection while others run between its rows; this connection is the
+    // export's own, and nothing else uses it meanwhile.
+    for (const relativeId of statement.iterate(this.#selection.params) as IterableIterator<string>) yield relativeId;
   }
 
   close(): void {

@@ -13,4 +13,7 @@ export {
 export { ExportSnapshot, type CitizenHistory, type ExportFilter } from './exportSnapshot.ts';
 export { ChunkBuffer, xesDocument, xesTrace, xmlText, type ExportStats } from './xes.ts';
 export { OCEL_OBJECT_TYPES, objectId, ocelDocument, type OcelSource } from './ocel.ts';
-export { SqliteTransitionExports, type ExportStream, type SqliteTransitionExportsOptions, type TransitionExports } from './sqliteTransitionExports.ts';
+export { fromSnapshot, SnapshotCount, type ExportStream, type HeldSnapshot, type TransitionExports } from './transitionExports.ts';
+export { SqliteTransitionExports, type SqliteTransitionExportsOptions } from './sqliteTransitionExports.ts';
+export { PostgresExportSnapshot, postgresCitizenSelection } from './postgresExportSnapshot.ts';
+export { PostgresTransitionExports, type PostgresTransitionExportsOptions } from './postgresTransitionExports.ts';

@@ -174,13 +174,18 @@ function unitObject(units: UnitDirectory, unitId: string): OcelObject {
 
 export interface OcelSource {
   /** A fresh pass over the selected citizens' histories, in the same order each time. */
-  citizens(): Iterable<CitizenHistory>;
+  citizens(): AsyncIterable<CitizenHistory>;
   /** Relative ids the selected citizens' events name, each once. */
-  relativeIds(): Iterable<string>;
+  relativeIds(): AsyncIterable<string>;
 }
 
 /** The whole OCEL 2.0 JSON document as chunks. */
-export function* ocelDocument(source: OcelSource, filter: ExportFilter, units: UnitDirectory, stats: ExportStats = { citizens: 0, events: 0 }): Generator<string, ExportStats, undefined> {
+export async function* ocelDocument(
+  source: OcelSource,
+  filter: ExportFilter,
+  units: UnitDirectory,
+  stats: ExportStats = { citizens: 0, events: 0 },
+): AsyncGenerator<string, ExportStats, undefined> {
   const buffer = new ChunkBuffer();
   const eventTypes = EVENT_TYPES.map((name) => ({ name, attributes: EXPORTED_ATTRIBUTES[name].map((a) => ({ name: a.key, type: OCEL_TYPE[a.type] })) }));
   yield `{"objectTypes":${json(OCEL_OBJECT_TYPES)},\n"eventTypes":${json(eventTypes)},\n"events":[`;
@@ -193,7 +198,7 @@ export function* ocelDocument(source: OcelSource, filter: ExportFilter, units: U
     return text;
   };
 
-  for (const history of source.citizens()) {
+  for await (const history of source.citizens()) {
     const { events } = citizenEvents(history, filter, new Set());
     if (events.length === 0) continue;
     stats.citizens++;
@@ -207,14 +212,14 @@ export function* ocelDocument(source: OcelSource, filter: ExportFilter, units: U
   // Second pass: the same citizens from the same snapshot, now for their objects.
   first = true;
   const unknownUnits = new Set<string>();
-  for (const history of source.citizens()) {
+  for await (const history of source.citizens()) {
     const named = new Set<string>();
     const { interpreter, events } = citizenEvents(history, filter, named);
     if (events.length === 0) continue;
     const chunk = buffer.add(list(citizenObjects(interpreter, named, units, unknownUnits).map(json)));
     if (chunk !== undefined) yield chunk;
   }
-  for (const relativeId of source.relativeIds()) {
+  for await (const relativeId of source.relativeIds()) {
     const chunk = buffer.add(list([json({ id: objectId.relative(relativeId), type: 'Relative', attributes: [], relationships: [] })]));
     if (chunk !== undefined) yield chunk;
   }

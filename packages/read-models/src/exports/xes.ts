@@ -114,11 +114,19 @@ export class ChunkBuffer {
   }
 }
 
-/** The whole XES document as chunks, from citizens' histories read one at a time. */
-export function* xesDocument(histories: Iterable<CitizenHistory>, filter: ExportFilter, units: UnitDirectory, stats: ExportStats = { citizens: 0, events: 0 }): Generator<string, ExportStats, undefined> {
+/**
+ * The whole XES document as chunks, from citizens' histories read one at a time. Chunks stay ~64 KB:
+ * each step of an async stream costs a turn of the microtask queue, so they are few.
+ */
+export async function* xesDocument(
+  histories: AsyncIterable<CitizenHistory>,
+  filter: ExportFilter,
+  units: UnitDirectory,
+  stats: ExportStats = { citizens: 0, events: 0 },
+): AsyncGenerator<string, ExportStats, undefined> {
   const buffer = new ChunkBuffer();
   yield header(filter);
-  for (const history of histories) {
+  for await (const history of histories) {
     const chunk = buffer.add(xesTrace(history, filter, units, stats));
     if (chunk !== undefined) yield chunk;
   }

@@ -34,3 +34,5 @@ export {
   type SectorFlowView,
 } from './flowQueries.ts';
 export { SqliteFlowSource, sqliteFlowQueries, type SqliteDatabaseHolder } from './sqliteFlowSource.ts';
+export { FLOW_ROW_COLUMNS, judgedHandover, type FlowRow, type FlowRowColumn } from './flowHandoverRows.ts';
+export { PostgresFlowSource, postgresFlowQueries, type PostgresQueryHolder } from './postgresFlowSource.ts';

@@ -5,42 +5,28 @@
 import type Database from 'better-sqlite3';
 import { scopeShape, unitScopeSqliteNamed } from '@tracker/security';
 import type { DataScope } from '../queries.ts';
-import { FLOW_HANDOVERS_TABLE, type AgeBand } from './flowDerivation.ts';
+import { FLOW_HANDOVERS_TABLE } from './flowDerivation.ts';
+import { FLOW_ROW_COLUMNS, judgedHandover, type FlowRow } from './flowHandoverRows.ts';
 import { FlowViews, type FlowPeriod, type FlowQueries, type FlowSource, type FlowViewsOptions } from './flowQueries.ts';
-import { outcomeAt, type JudgedHandover } from './flowStatistics.ts';
+import type { JudgedHandover } from './flowStatistics.ts';
 
 /** What the adapter needs of the read models: their database (SqliteReadModel is one). */
 export interface SqliteDatabaseHolder {
   readonly database: Database.Database;
 }
 
-type Row = [
-  citizenId: string,
-  fromUnitId: string,
-  toUnitId: string,
-  acceptedMs: number | null,
-  rejectedMs: number | null,
-  completedMs: number | null,
-  cancelledMs: number | null,
-  daysToAccept: number | null,
-  ageBand: AgeBand,
-  municipality: string | null,
-  lostFromMs: number | null,
-];
-
 /** The period's handovers touching the scope's units (either side); `@scopeUnits` is bound only for some units. */
 const periodQuery = (scope: DataScope) => {
   const from = unitScopeSqliteNamed(scope, 'from_unit_id');
   const to = unitScopeSqliteNamed(scope, 'to_unit_id');
   return `
-  SELECT citizen_id, from_unit_id, to_unit_id, accepted_ms, rejected_ms, completed_ms, cancelled_ms,
-         days_to_accept, age_band, municipality, lost_from_ms
+  SELECT ${FLOW_ROW_COLUMNS.join(', ')}
   FROM ${FLOW_HANDOVERS_TABLE.name} WHERE initiated_ms >= @fromMs AND initiated_ms < @toMs AND (${from.sql} OR ${to.sql})`;
 };
 
 export class SqliteFlowSource implements FlowSource {
   readonly #holder: SqliteDatabaseHolder;
-  #prepared: { db: Database.Database; statements: Map<string, Database.Statement<[Record<string, unknown>], Row>> } | undefined;
+  #prepared: { db: Database.Database; statements: Map<string, Database.Statement<[Record<string, unknown>], FlowRow>> } | undefined;
 
   /**
    * The database is taken from the holder on first use, so the adapter can be made before the read
@@ -50,7 +36,7 @@ export class SqliteFlowSource implements FlowSource {
     this.#holder = holder;
   }
 
-  #statement(scope: DataScope): Database.Statement<[Record<string, unknown>], Row> {
+  #statement(scope: DataScope): Database.Statement<[Record<string, unknown>], FlowRow> {
     const db = this.#holder.database;
     if (this.#prepared?.db !== db) {
       const table = db.prepare<[string], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?`).get(FLOW_HANDOVERS_TABLE.name);
@@ -60,7 +46,7 @@ export class SqliteFlowSource implements FlowSource {
     const shape = scopeShape(scope);
     let statement = this.#prepared.statements.get(shape);
     if (!statement) {
-      statement = db.prepare<[Record<string, unknown>], Row>(periodQuery(scope)).raw(true);
+      statement = db.prepare<[Record<string, unknown>], FlowRow>(periodQuery(scope)).raw(true);
       this.#prepared.statements.set(shape, statement);
     }
     return statement;
@@ -70,20 +56,7 @@ export class SqliteFlowSource implements FlowSource {
     if (!(fromMs < toMs)) return [];
     const rows = this.#statement(scope).all({ fromMs, toMs, ...unitScopeSqliteNamed(scope, 'from_unit_id').params });
     const judged: JudgedHandover[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const [citizenId, fromUnitId, toUnitId, acceptedMs, rejectedMs, completedMs, cancelledMs, daysToAccept, ageBand, municipality, lostFromMs] = rows[i]!;
-      const outcome = outcomeAt({ acceptedMs, rejectedMs, completedMs, cancelledMs }, toMs);
-      judged[i] = {
-        citizenId,
-        fromUnitId,
-        toUnitId,
-        ageBand,
-        municipality,
-        outcome,
-        daysToAccept: outcome === 'accepted' ? daysToAccept : null,
-        lost: lostFromMs !== null && lostFromMs < toMs,
-      };
-    }
+    for (let i = 0; i < rows.length; i++) judged[i] = judgedHandover(rows[i]!, toMs);
     return judged;
   }
 }
