@@ -9,3 +9,4 @@ export * from './gaps/index.ts';
 export * from './flows/index.ts';
 export * from './exports/index.ts';
 export * from './deadlines/index.ts';
+export * from './alerts/index.ts';

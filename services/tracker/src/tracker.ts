@@ -16,8 +16,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DEMO_UNITS_FILE, loadPolicies, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
 import { SqliteEventStore } from '@tracker/event-store';
 import {
-  DeadlineAlertScheduler,
+  AlertScheduler,
   Projector,
+  SqliteAlertStore,
   SqliteDeadlineQueries,
   SqliteGapQueries,
   SqliteReadModel,
@@ -149,13 +150,14 @@ export async function startTracker({ config, logger, clock = systemClock, authen
 
   // Started after the catch-up, so history already in the store is not alerted on a first start.
   const deadlineQueries = new SqliteDeadlineQueries(readModel.database, policies);
-  const alertScheduler = new DeadlineAlertScheduler({
-    database: readModel.database,
+  // Deadline and gap alerts, one stream (the GraphQL feed passes the deadline ones).
+  const alertScheduler = new AlertScheduler({
+    store: new SqliteAlertStore(readModel.database),
     clock,
-    onError: (err) => logger.error({ err }, 'deadline alert check failed; retrying at the next check'),
+    onError: (err) => logger.error({ err }, 'alert check failed; retrying at the next check'),
   });
   const alertFeed = new DeadlineAlertFeed(alertScheduler);
-  alertScheduler.start();
+  await alertScheduler.start();
 
   const production = config.nodeEnv === 'production';
   const app = Fastify({
@@ -226,7 +228,7 @@ export async function startTracker({ config, logger, clock = systemClock, authen
     async close() {
       closing = true;
       await app.close();
-      alertScheduler.stop();
+      await alertScheduler.stop();
       alertFeed.close();
       await projector.stop();
       await eventStore.close();

@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { GapKind } from '@tracker/domain';
+import type { RecordedAlert } from '@tracker/read-models';
 
 /** The deadline changes worth an alert (the scheduler's alert kinds, domain `alertTransitions`). */
 export const DEADLINE_ALERT_CHANGES = ['AT_RISK', 'BREACHED', 'MET_LATE'] as const;
@@ -146,6 +147,48 @@ export function deadlineAlertOf(a: ScheduledDeadlineAlert): DeadlineAlert {
     stoppedAt: a.stoppedMs === null ? null : iso(a.stoppedMs),
     sequence: a.sequence,
   };
+}
+
+/** What the alert scheduler records per gap alert (instants in ms), as published. */
+export interface ScheduledGapAlert {
+  sequence: number;
+  kind: GapAlertChange;
+  citizenId: string;
+  gapKey: string;
+  gapKind: GapKind;
+  fromUnitId: string | null;
+  toUnitId: string | null;
+  relativeId: string | null;
+  atMs: number;
+  detectedMs: number;
+  startedMs: number;
+  endedMs: number | null;
+  dueMs: number | null;
+}
+
+/** The scheduler's gap alert as the Kafka contract's GapAlert. */
+export function gapAlertOf(a: ScheduledGapAlert): GapAlert {
+  return {
+    kind: 'gap',
+    citizenId: a.citizenId,
+    gapKind: a.gapKind,
+    gapKey: a.gapKey,
+    change: a.kind,
+    fromUnitId: a.fromUnitId,
+    toUnitId: a.toUnitId,
+    relativeId: a.relativeId,
+    at: iso(a.atMs),
+    detectedAt: iso(a.detectedMs),
+    startedAt: iso(a.startedMs),
+    endedAt: a.endedMs === null ? null : iso(a.endedMs),
+    dueAt: a.dueMs === null ? null : iso(a.dueMs),
+    sequence: a.sequence,
+  };
+}
+
+/** An alert of the scheduler's outbox (@tracker/read-models) as the Kafka contract's alert. */
+export function trackerAlertOf(alert: RecordedAlert): TrackerAlert {
+  return alert.about === 'deadline' ? deadlineAlertOf(alert) : gapAlertOf(alert);
 }
 
 /** Keeps what it is given: for the embedded mode and for tests of detectors. */

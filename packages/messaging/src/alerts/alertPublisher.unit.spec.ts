@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertId, deadlineAlertOf, InMemoryAlertPublisher, toAlertCloudEvent, type GapAlert } from './alertPublisher.ts';
+import { alertId, deadlineAlertOf, gapAlertOf, InMemoryAlertPublisher, toAlertCloudEvent, trackerAlertOf, type GapAlert } from './alertPublisher.ts';
 
 const scheduled = {
   sequence: 12,
@@ -84,6 +84,28 @@ describe('alerts', () => {
         dueAt: gap.dueAt,
       },
     });
+  });
+
+  it('maps the scheduler\'s outbox alerts, deadline and gap, onto the Kafka contract', () => {
+    const recordedGap = {
+      about: 'gap' as const,
+      sequence: 13,
+      kind: 'OVERDUE' as const,
+      citizenId: 'c-7',
+      gapKey: 'HANDOVER_PENDING:h-1',
+      gapKind: 'HANDOVER_PENDING' as const,
+      fromUnitId: '0751-ungeenhed',
+      toUnitId: '0751-jobcenter',
+      relativeId: null,
+      atMs: Date.parse(gap.at),
+      detectedMs: Date.parse(gap.detectedAt),
+      startedMs: Date.parse(gap.startedAt),
+      endedMs: null,
+      dueMs: Date.parse(gap.dueAt!),
+    };
+    expect(trackerAlertOf(recordedGap)).toEqual({ ...gap, sequence: 13 });
+    expect(gapAlertOf({ ...recordedGap, endedMs: Date.parse('2025-02-20T10:00:00Z') }).endedAt).toBe('2025-02-20T10:00:00.000Z');
+    expect(trackerAlertOf({ about: 'deadline', ...scheduled })).toEqual(deadlineAlertOf(scheduled));
   });
 
   it('has an in-memory publisher for detectors\' tests', async () => {

@@ -8,8 +8,14 @@
  * OPEN_UNTIL while the gap has no end, so "open at asOf" needs no OR — and the gaps without an end, the
  * bulk of the open ones, sit in the index in page order (started_ms, citizen_id, gap_key) under one
  * until_ms value. One row per gap carries is_primary = 1 for queries across all units and per citizen.
+ *
+ * `start_position` and `end_position` tell the alert scheduler (alerts/) which gaps a batch changed:
+ * the latest global position among the events that occurred at or before the gap's start (its end;
+ * the start while open). Every rule decides a start or end only from facts at or before it
+ * (docs/gaps.md), so an event that can change one is among those; a gap re-derived because of an
+ * event that occurred later keeps its positions, so its past is not news.
  */
-import { analyseCitizen, unitsOfGap, type GapRules, type StoredEvent, type UnitSector } from '@tracker/domain';
+import { analyseCitizen, instantMs, unitsOfGap, type GapRules, type StoredEvent, type UnitSector } from '@tracker/domain';
 import type { CitizenDerivation, DerivedRow, DerivedTable } from '../derived.ts';
 
 /** Stands for "no end" in until_ms: the largest instant a Date can hold. */
@@ -35,6 +41,8 @@ const tables: readonly DerivedTable[] = [
       ended_ms: 'integer',
       until_ms: 'integer',
       due_ms: 'integer',
+      start_position: 'integer',
+      end_position: 'integer',
     },
     // Covering for every filter (kind, due_ms) and for the page order (started_ms, citizen_id,
     // gap_key): queries count and pick a page's rows inside the index, then read only those rows.
@@ -42,6 +50,11 @@ const tables: readonly DerivedTable[] = [
       ['unit_id', 'until_ms', 'started_ms', 'citizen_id', 'gap_key', 'kind', 'due_ms'],
       ['is_primary', 'until_ms', 'started_ms', 'citizen_id', 'gap_key', 'kind', 'due_ms'],
       ['kind', 'is_primary', 'until_ms', 'started_ms', 'citizen_id', 'gap_key', 'due_ms'],
+      // The alert scheduler: starts and due instants passing (ends pass in until_ms above), and gaps
+      // whose events arrived.
+      ['started_ms'],
+      ['due_ms'],
+      ['end_position'],
     ],
   },
   {
@@ -76,10 +89,12 @@ export function gapsDerivation(options: GapsDerivationOptions): CitizenDerivatio
   };
   return {
     name: 'gaps',
-    version: 1,
+    // 2: start_position and end_position, for the alert scheduler.
+    version: 2,
     tables,
     derive(_citizenId: string, history: readonly StoredEvent[]) {
       const { gaps, anomalies, relativeFacts } = analyseCitizen(history, rules);
+      const positionAt = latestPositionAt(history);
       const gapRows: DerivedRow[] = [];
       for (const g of gaps) {
         const row = {
@@ -93,6 +108,8 @@ export function gapsDerivation(options: GapsDerivationOptions): CitizenDerivatio
           ended_ms: g.endedMs,
           until_ms: g.endedMs ?? OPEN_UNTIL,
           due_ms: g.dueMs,
+          start_position: positionAt(g.startedMs),
+          end_position: positionAt(g.endedMs ?? g.startedMs),
         };
         const units = unitsOfGap(g);
         if (units.length === 0) gapRows.push({ ...row, unit_id: null, is_primary: 1 });
@@ -115,5 +132,26 @@ export function gapsDerivation(options: GapsDerivationOptions): CitizenDerivatio
         })),
       };
     },
+  };
+}
+
+/** The latest global position among the events that occurred at or before an instant (0 when none). */
+function latestPositionAt(history: readonly StoredEvent[]): (ms: number) => number {
+  // Derivations receive histories in world order; sorted again only if one is not.
+  let events = history.map((e) => ({ ms: instantMs(e.occurredAt), position: e.globalPosition }));
+  if (events.some((e, i) => i > 0 && e.ms < events[i - 1]!.ms)) events = [...events].sort((a, b) => a.ms - b.ms);
+  const times = events.map((e) => e.ms);
+  const latest: number[] = [];
+  for (const [i, e] of events.entries()) latest.push(Math.max(latest[i - 1] ?? 0, e.position));
+  return (ms) => {
+    // The last event at or before ms: binary search over the non-decreasing occurrence instants.
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (times[mid]! <= ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? 0 : latest[lo - 1]!;
   };
 }

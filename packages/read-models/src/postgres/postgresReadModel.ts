@@ -16,10 +16,16 @@
  * so two projector instances writing overlapping rows cannot deadlock.
  *
  * Text keys use the "C" collation: ordering (pages of handovers) is byte-wise, the same as SQLite's.
+ *
+ * Each batch also writes the alert scheduler's change feed (alerts/postgresAlertFeed.ts): a row per
+ * (citizen, position) it newly applied, in the same transaction, so the scheduler learns exactly which
+ * events arrived whatever order projector instances commit in. A reset records which positions its
+ * replay brings back, so a rebuild is not mistaken for news.
  */
 import pg from 'pg';
 import type { HandoverStatus, StoredEvent } from '@tracker/domain';
 import { citizenScopeSql, type DataScope } from '@tracker/security';
+import { ALERT_FEED_TABLE, alertFeedDdl, replayForReset, storeReplay } from '../alerts/postgresAlertFeed.ts';
 import type { CellValue, CitizenDerivation, DerivedRow, DerivedTable } from '../derived.ts';
 import { projectEvent, type ProjectionContext, type ReadModelChange, type WorldPosition } from '../projections/projectEvent.ts';
 import type { ProjectionTarget } from '../projector.ts';
@@ -29,8 +35,11 @@ import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, Read
 const SCHEMA_VERSION = 2;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-/** Advisory lock class for creating and dropping this schema's tables ('RM'). */
-const LOCK_CLASS = 0x524d;
+/**
+ * Advisory lock class for creating and dropping this schema's tables ('RM'). The alert scheduler holds
+ * it shared while it reads the derived tables, so a reset waits for its check instead of deadlocking.
+ */
+export const LOCK_CLASS = 0x524d;
 const RESOLUTIONS = ['accepted', 'rejected', 'completed', 'cancelled'] as const;
 
 /** int8 (bigint, count(*)) as a JS number: instants in ms and positions are far below 2^53. */
@@ -226,6 +235,8 @@ export class PostgresReadModel implements ReadModelQueries, ProjectionTarget {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#q}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.#q}.meta (key text PRIMARY KEY, value text NOT NULL)`);
       for (const ddl of this.#ddl()) await client.query(ddl);
+      // Not among the tables a reset drops: what the scheduler has not consumed yet survives it.
+      await client.query(alertFeedDdl(this.#q));
       const stored = await client.query<{ value: string }>(`SELECT value FROM ${this.#q}.meta WHERE key = 'fingerprint'`);
       this.#needsRebuild = stored.rows.length > 0 && stored.rows[0]!.value !== this.#fingerprint;
       await client.query(
@@ -286,10 +297,14 @@ export class PostgresReadModel implements ReadModelQueries, ProjectionTarget {
   async #writeTimeline(client: pg.PoolClient, entries: Change<'timelineEntry'>[]): Promise<void> {
     if (entries.length === 0) return;
     const rows = [...entries].sort((a, b) => (a.citizenId < b.citizenId ? -1 : a.citizenId > b.citizenId ? 1 : a.ms - b.ms || a.position - b.position));
+    // The events newly applied (a repeat inserts nothing) go into the alert scheduler's feed too.
     await client.query(
-      `INSERT INTO ${this.#q}.timeline (citizen_id, occurred_ms, position, event_id, type, occurred_at, recorded_at, unit_id, summary, stream_version, source, data)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[], $11::text[], $12::text[])
-       ON CONFLICT (citizen_id, occurred_ms, position) DO NOTHING`,
+      `WITH applied AS (
+         INSERT INTO ${this.#q}.timeline (citizen_id, occurred_ms, position, event_id, type, occurred_at, recorded_at, unit_id, summary, stream_version, source, data)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[], $11::text[], $12::text[])
+         ON CONFLICT (citizen_id, occurred_ms, position) DO NOTHING
+         RETURNING citizen_id, position)
+       INSERT INTO ${this.#q}.${ALERT_FEED_TABLE} (citizen_id, position) SELECT citizen_id, position FROM applied ON CONFLICT DO NOTHING`,
       [
         rows.map((c) => c.citizenId),
         rows.map((c) => c.ms),
@@ -478,9 +493,12 @@ export class PostgresReadModel implements ReadModelQueries, ProjectionTarget {
   async reset(): Promise<void> {
     await this.#transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.#schema]);
+      await client.query(alertFeedDdl(this.#q));
+      const replay = await replayForReset(client, this.#q);
       for (const table of this.#tableNames()) await client.query(`DROP TABLE IF EXISTS ${this.#q}.${table}`);
       for (const ddl of this.#ddl()) await client.query(ddl);
       await client.query(`DELETE FROM ${this.#q}.meta WHERE key <> 'fingerprint'`);
+      await storeReplay(client, this.#q, replay);
     });
     this.#needsRebuild = false;
   }

@@ -1,14 +1,18 @@
 /**
- * Deadline alerts for GraphQL subscriptions: one listener on the alert scheduler, fanned out to every
- * subscriber with its own filter and bounded buffer (the same design as EventHub: a subscriber that
- * stops reading is ended with SUBSCRIBER_TOO_SLOW, never slowing the scheduler down).
+ * Deadline alerts for GraphQL subscriptions: one listener on the alert source — the alert scheduler in
+ * the embedded tracker, an outbox poller (OutboxAlertSource) in distributed mode — fanned out to
+ * every subscriber with its own filter and bounded buffer (the same design as EventHub: a subscriber
+ * that stops reading is ended with SUBSCRIBER_TOO_SLOW, never slowing the source down). The source's
+ * stream carries gap alerts too; this feed passes the deadline alerts.
  *
  * A subscriber may ask for the published alerts after a sequence number first (what it missed while
- * disconnected), read from the scheduler's outbox. Replay and the switch to live alerts happen in one
- * synchronous step, and the scheduler publishes synchronously too, so nothing falls between them.
+ * disconnected), read from the outbox — asynchronously, while live alerts keep coming. So its live
+ * listener is attached before the replay starts and holds what arrives meanwhile; after the replay,
+ * the held alerts newer than the last replayed one follow. Nothing falls between replay and live, and
+ * nothing comes twice.
  */
 import { createGraphQLError, FixedBuffer, Repeater } from 'graphql-yoga';
-import type { DeadlineAlert, DeadlineAlertSource } from '@tracker/read-models';
+import type { AlertSource, DeadlineAlert } from '@tracker/read-models';
 
 export type DeadlineAlertFilter = (alert: DeadlineAlert) => boolean;
 
@@ -17,19 +21,23 @@ export interface DeadlineAlertFeedOptions {
   maxQueuedPerSubscriber?: number;
 }
 
+/** Alerts read per query while replaying. */
+const REPLAY_PAGE = 1_000;
+
 export class DeadlineAlertFeed {
-  readonly #source: DeadlineAlertSource;
+  readonly #source: AlertSource;
   readonly #maxQueued: number;
   readonly #listeners = new Set<(alert: DeadlineAlert) => void>();
   readonly #unsubscribe: () => void;
   #closing: (() => void) | undefined;
   readonly #closed: Promise<void>;
 
-  constructor(source: DeadlineAlertSource, { maxQueuedPerSubscriber = 10_000 }: DeadlineAlertFeedOptions = {}) {
+  constructor(source: AlertSource, { maxQueuedPerSubscriber = 10_000 }: DeadlineAlertFeedOptions = {}) {
     this.#source = source;
     this.#maxQueued = maxQueuedPerSubscriber;
     this.#closed = new Promise((resolve) => (this.#closing = resolve));
     this.#unsubscribe = source.subscribe((alert) => {
+      if (alert.about !== 'deadline') return;
       for (const listener of this.#listeners) listener(alert);
     });
   }
@@ -37,33 +45,49 @@ export class DeadlineAlertFeed {
   subscribe(filter: DeadlineAlertFilter, afterSequence?: number): Repeater<DeadlineAlert> {
     const buffer = new FixedBuffer(this.#maxQueued);
     return new Repeater<DeadlineAlert>(async (push, stop) => {
+      let stopped = false;
+      void stop.then(() => (stopped = true));
       const tooSlow = () =>
         stop(createGraphQLError('The subscriber fell behind the deadline alerts; subscribe again with afterSequence.', { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } }));
-      let last = afterSequence ?? Number.POSITIVE_INFINITY;
       const deliver = (alert: DeadlineAlert) => {
-        if (!filter(alert)) return;
+        if (stopped || !filter(alert)) return;
         if (buffer.full) return tooSlow();
         void push(alert);
       };
-      if (afterSequence !== undefined) {
-        for (;;) {
-          const page = this.#source.alertsAfter(last, 1_000);
-          for (const alert of page) deliver(alert);
-          if (page.length === 0) break;
-          last = page[page.length - 1]!.sequence;
-          if (buffer.full) {
-            // More missed alerts than one subscriber may buffer: let the client page instead.
-            tooSlow();
-            break;
-          }
-        }
-      }
+      let last = afterSequence ?? Number.NEGATIVE_INFINITY;
+      // While replaying, live alerts wait here.
+      let held: DeadlineAlert[] | undefined = afterSequence === undefined ? undefined : [];
       const listener = (alert: DeadlineAlert) => {
-        if (afterSequence !== undefined && alert.sequence <= last) return;
-        deliver(alert);
+        if (held) held.push(alert);
+        else if (alert.sequence > last) deliver(alert);
       };
       this.#listeners.add(listener);
       void this.#closed.then(() => stop());
+      try {
+        if (afterSequence !== undefined) {
+          while (!stopped) {
+            const page = await this.#source.alertsAfter(last, REPLAY_PAGE);
+            for (const alert of page) if (alert.about === 'deadline') deliver(alert);
+            if (page.length === 0) break;
+            last = page[page.length - 1]!.sequence;
+            if (buffer.full) {
+              // More missed alerts than one subscriber may buffer: let the client page instead.
+              tooSlow();
+              break;
+            }
+          }
+          const waiting = held ?? [];
+          held = undefined;
+          for (const alert of waiting) {
+            if (alert.sequence <= last) continue;
+            deliver(alert);
+            last = alert.sequence;
+          }
+        }
+      } catch (error) {
+        // The outbox could not be read: the subscriber hears why and may subscribe again.
+        stop(error);
+      }
       await stop;
       this.#listeners.delete(listener);
     }, buffer);
@@ -78,7 +102,7 @@ export class DeadlineAlertFeed {
     this.#closing?.();
   }
 
-  /** Ends every stream and stops listening to the scheduler. */
+  /** Ends every stream and stops listening to the source. */
   close(): void {
     this.endStreams();
     this.#unsubscribe();

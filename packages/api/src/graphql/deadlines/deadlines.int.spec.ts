@@ -60,7 +60,7 @@ describe('deadlines through GraphQL', () => {
     scheduler = new DeadlineAlertScheduler({ database: h.readModel.database, clock: h.clock, timers, pollIntervalMs: 60_000 });
     queries = new SqliteDeadlineQueries(h.readModel.database, policies);
     feed = new DeadlineAlertFeed(scheduler);
-    scheduler.start();
+    await scheduler.start();
 
     await h.append([
       // underretning-24h and -kvittering; assessed in time, acknowledgement arrives late (below)
@@ -77,7 +77,7 @@ describe('deadlines through GraphQL', () => {
     ]);
   });
   afterAll(async () => {
-    scheduler?.stop();
+    await scheduler?.stop();
     feed?.close();
     await h?.close();
   });
@@ -291,7 +291,7 @@ describe('deadlines through GraphQL', () => {
       try {
         await subscribed(2);
         // Time passes to the handover's due instant: end of Monday 3 March.
-        timers.advanceTo('2025-03-04T00:00:00+01:00');
+        await timers.advanceTo('2025-03-04T00:00:00+01:00');
         const [risk0, breach] = await adult.received;
         // The handover arrived already at risk: the first check after it was stored said so.
         expect(risk0).toMatchObject({ kind: 'AT_RISK', at: '2025-02-27T12:00:00+01:00', detectedAt: '2025-03-03T10:01:00+01:00', deadline: { status: 'AT_RISK' } });
@@ -303,7 +303,7 @@ describe('deadlines through GraphQL', () => {
         });
         // A new notification, never assessed: at risk after 18 hours.
         await h.append([fact(ids.notified, 'NotificationReceived', '2025-03-04T00:00:00+01:00', { notificationId: 'n2', unitId: RECEPTION, notifier: 'private' })]);
-        timers.advanceTo('2025-03-04T18:00:00+01:00');
+        await timers.advanceTo('2025-03-04T18:00:00+01:00');
         const [risk] = await reception.received;
         expect(risk).toMatchObject({ kind: 'AT_RISK', at: '2025-03-04T18:00:00+01:00', deadline: { policy: 'underretning-24h', status: 'AT_RISK' } });
 
