@@ -27,6 +27,7 @@ export { httpIngestionSubmitter, IngestionUnavailableError, type InjectableApp }
 // Alerts
 export * from './alerts/alertPublisher.ts';
 export { KafkaAlertPublisher, type KafkaAlertPublisherOptions } from './alerts/kafkaAlertPublisher.ts';
+export { AlertOutboxRelay, type AlertOutboxRelayOptions, type AlertRelayState } from './alerts/alertOutboxRelay.ts';
 
 // Projector and read-your-writes
 export { KafkaProjector, type KafkaProjectorOptions } from './projector/kafkaProjector.ts';

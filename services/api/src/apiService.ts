@@ -13,11 +13,22 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { DEMO_UNITS_FILE, loadPolicies, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
-import { PostgresDeadlineQueries, PostgresGapQueries, PostgresReadModel } from '@tracker/read-models';
+import {
+  OutboxAlertSource,
+  PostgresAlertStore,
+  PostgresDeadlineQueries,
+  PostgresGapQueries,
+  PostgresReadModel,
+  PostgresTransitionExports,
+  postgresFlowQueries,
+} from '@tracker/read-models';
 import {
   authPlugin,
+  DeadlineAlertFeed,
   deadlinesExtension,
   encryptingEventStore,
+  exportsPlugin,
+  flowsExtension,
   gapsGraphqlExtension,
   GRAPHQL_PATH,
   graphqlPlugin,
@@ -83,6 +94,19 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
     // Closed after the HTTP server (cleanup runs in reverse): every read answered is flushed to the log.
     const accessLog = await PostgresAccessLog.open({ connectionString: config.databaseUrl, schema: config.accessLogSchema, clock });
     cleanup.push(() => accessLog.close());
+    // Exports hold a client for as long as they stream: a pool of their own, apart from the queries'.
+    const exports = new PostgresTransitionExports(readModel, { connectionString: config.databaseUrl, units, maxConnections: 2 });
+    cleanup.push(() => exports.close());
+    // Live deadline alerts: the relay service's scheduler records them in the read models' outbox; every
+    // replica follows the outbox (and replays it for `afterSequence`).
+    const alertSource = new OutboxAlertSource({
+      outbox: await PostgresAlertStore.open({ pool, schema: config.readModelSchema }),
+      onError: (error) => logger.warn({ err: error }, 'could not read the alert outbox; retrying'),
+    });
+    await alertSource.start();
+    cleanup.push(() => alertSource.stop());
+    const alertFeed = new DeadlineAlertFeed(alertSource);
+    cleanup.push(async () => alertFeed.close());
     const { kafka, topics } = await openKafka(config, logger);
     const liveEvents = new KafkaLiveEvents({
       kafka,
@@ -95,6 +119,8 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
 
     const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, ...serviceServerOptions(config.bodyLimitBytes) });
     cleanup.push(() => app.close());
+    // Open alert streams would keep the server from closing.
+    app.addHook('preClose', async () => alertFeed.endStreams());
     let closing = false;
     app.addHook('onSend', async (request, reply) => {
       reply.header(REQUEST_ID_HEADER, request.id);
@@ -128,10 +154,12 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
       liveEvents,
       extensions: [
         gapsGraphqlExtension(new PostgresGapQueries(readModel)),
-        deadlinesExtension({ queries: new PostgresDeadlineQueries(readModel, policies), policies }),
+        flowsExtension({ flows: postgresFlowQueries(readModel, { units }) }),
+        deadlinesExtension({ queries: new PostgresDeadlineQueries(readModel, policies), policies, alerts: alertFeed }),
         privacyExtension(),
       ],
     });
+    await app.register(exportsPlugin, { exports, units, clock, accessLog });
     const address = await app.listen({ port: config.port, host: config.host });
     return {
       app,

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TransitionEvent } from '@tracker/domain';
+import { ManualClock, type TransitionEvent } from '@tracker/domain';
 import { PostgresEventStore } from '@tracker/event-store';
 import { dropSchema, freshSchemaName, reportSkipped, testDatabase } from '@tracker/event-store/testing';
 import { createLogger } from '@tracker/platform';
@@ -29,6 +29,7 @@ const skipped = database.skipped ?? broker.skipped;
 if (skipped !== undefined) reportSkipped('distributed end-to-end tests', skipped);
 
 const run = randomUUID().slice(0, 8);
+const ALERTS_NOW = '2024-04-05T12:00:00+02:00';
 
 /** A young person handed over from the youth unit to the jobcenter: seven facts, one delivered late. */
 function history(citizenId: string): TransitionEvent[] {
@@ -118,7 +119,8 @@ function subscribe(url: string, citizenId: string) {
   beforeAll(async () => {
     ingest = await startIngestService(config('ingest'), logger('ingest'));
     services.push(ingest);
-    services.push(await startRelayService(config('relay'), logger('relay'), { retryDelayMs: 200 }));
+    // The alert scheduler's now is a few days after the histories' handovers: their gaps opening are news.
+    services.push(await startRelayService(config('relay'), logger('relay'), { retryDelayMs: 200, clock: new ManualClock(ALERTS_NOW) }));
     projectors = [await startProjectorService(config('projector'), logger('projector-a')), await startProjectorService(config('projector'), logger('projector-b'))];
     services.push(...projectors);
     await Promise.all(projectors.map((p) => p.projector.joined()));
@@ -257,14 +259,27 @@ function subscribe(url: string, citizenId: string) {
     const citizen = (answer.data as unknown as { citizen: { gaps: unknown[]; deadlines: { policy: string }[]; personalData: { name: string; erased: boolean } } }).citizen;
     expect(citizen.personalData).toEqual({ name: 'Test Testesen', erased: false });
     expect(Array.isArray(citizen.gaps) && Array.isArray(citizen.deadlines)).toBe(true);
-    const kommune = await graphql(one, '{ gaps(first: 5) { totalCount } deadlines(first: 5) { totalCount } deadlinePolicies { id } }', {});
+    const kommune = await graphql(
+      one,
+      `{ gaps(first: 5) { totalCount } deadlines(first: 5) { totalCount } deadlinePolicies { id }
+         flows(from: "2024-04-01T00:00:00+02:00", to: "2024-05-01T00:00:00+02:00") { fromUnitId toUnitId count accepted } }`,
+      {},
+    );
     expect(kommune.errors).toBeUndefined();
+    const flows = (kommune.data as unknown as { flows: { fromUnitId: string; toUnitId: string; count: number; accepted: number }[] }).flows;
+    expect(flows).toContainEqual({ fromUnitId: '0751-ungeenhed', toUnitId: '0751-jobcenter', count: expect.any(Number), accepted: expect.any(Number) });
+    // The XES export, streamed from one PostgreSQL snapshot, holds the citizen's trace (pseudonymous: no name).
+    const xes = await fetch(`${two}/v1/exports/xes?from=2024-01-01T00:00:00%2B01:00&to=2024-06-01T00:00:00%2B02:00&unitId=0751-jobcenter`);
+    expect(xes.status).toBe(200);
+    const document = await xes.text();
+    expect(document).toContain(citizenId);
+    expect(document).not.toContain('Testesen');
 
     // Both replicas write one access log: the lookups made on either are listed together, in order.
     await graphql(two, 'query ($id: ID!) { citizen(id: $id) { id } }', { id: citizenId });
     const lookups = await graphql(two, 'query ($id: ID!) { accessLog(citizenId: $id) { operation } }', { id: citizenId });
     const operations = (lookups.data as unknown as { accessLog: { operation: string }[] }).accessLog.map((l) => l.operation);
-    expect(operations).toEqual(expect.arrayContaining(['query.personalData', 'query.citizen']));
+    expect(operations).toEqual(expect.arrayContaining(['query.personalData', 'query.citizen', 'export.data']));
     expect(operations.length).toBeGreaterThanOrEqual(4); // waits for the projection included
 
     // Erased through one replica: unreadable through the other at once (no key cached anywhere).
@@ -272,6 +287,26 @@ function subscribe(url: string, citizenId: string) {
     expect(erased.errors).toBeUndefined();
     const after = await graphql(two, 'query ($id: ID!) { citizen(id: $id) { personalData { name erased } } }', { id: citizenId });
     expect((after.data as unknown as { citizen: { personalData: unknown } }).citizen.personalData).toEqual({ name: null, erased: true });
+  });
+
+  it('alerts reach transitions.alerts.v1: a pending handover\'s gap opening, as a CloudEvent keyed by citizen, once', async () => {
+    const reader = await readTopic(brokers, `${prefix}transitions.alerts.v1`);
+    try {
+      const events = history(`e2e-alerts-${run}`);
+      const citizenId = events[0]!.citizenId;
+      const posted = await fetch(`${ingest.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+      expect(posted.status).toBe(200);
+      // The handover of 2 April is pending at the scheduler's now (5 April): its gap opened 3 days ago.
+      await reader.until((m) => m.some((x) => x.key === citizenId), 30_000);
+      const mine = reader.messages.filter((m) => m.key === citizenId).map((m) => JSON.parse(m.value!.toString('utf8')) as { id: string; type: string; subject: string; data: { gapKind?: string; change: string } });
+      expect(mine).toContainEqual(
+        expect.objectContaining({ type: 'dk.kommune.transitions.GapAlert.v1', subject: citizenId, data: expect.objectContaining({ gapKind: 'HANDOVER_PENDING', change: 'OPENED' }) }),
+      );
+      expect(new Set(mine.map((m) => m.id)).size).toBe(mine.length);
+      expect(reader.messages.some((m) => m.value!.toString('utf8').includes('Testesen'))).toBe(false);
+    } finally {
+      await reader.close();
+    }
   });
 
   it('a bad message on transitions.ingest.v1 lands on the DLQ with its reasons; the consumer goes on with the next', async () => {

@@ -1,14 +1,22 @@
 /**
- * The relay service: every stored event onto `transitions.events.v1` (EventRelay). Run two for
- * availability: one relays, the other stands by (ready) and takes over when the first goes away.
+ * The relay service: every stored event onto `transitions.events.v1` (EventRelay), and the deadline and
+ * gap alerts onto `transitions.alerts.v1`: the alert scheduler watches the PostgreSQL read models the
+ * projectors write (their change feed and the clocks' and gaps' instants) and records each alert once
+ * in the outbox; the alert relay publishes the outbox in order. Run two for availability: one relays,
+ * the other stands by (ready) and takes over when the first goes away — for events and alerts alike
+ * (the schedulers of both may run: a check takes an advisory lock, so each alert is recorded once).
  * Its HTTP server answers the probes only.
  */
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
+import { DEMO_UNITS_FILE, loadPolicies, loadUnitsFile, systemClock, type Clock } from '@tracker/domain';
 import { healthPlugin } from '@tracker/api';
+import { AlertScheduler, PostgresAlertStore, PostgresReadModel } from '@tracker/read-models';
 import {
+  AlertOutboxRelay,
   CorrelationLog,
   EventRelay,
+  KafkaAlertPublisher,
   PostgresRelayLeases,
   ProducerHealth,
   createOrderedProducer,
@@ -18,6 +26,7 @@ import {
   openKafka,
   openPool,
   serviceServerOptions,
+  trackerReadModelOptions,
   type RunningService,
   type ServiceConfig,
 } from '@tracker/messaging';
@@ -28,9 +37,17 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 
 export interface RunningRelayService extends RunningService {
   relay: EventRelay;
+  alertScheduler: AlertScheduler;
+  alertRelay: AlertOutboxRelay;
 }
 
-export async function startRelayService(config: ServiceConfig, logger: Logger, options: { retryDelayMs?: number } = {}): Promise<RunningRelayService> {
+export interface RelayServiceOptions {
+  retryDelayMs?: number;
+  /** The alert scheduler's clock (tests); default the system clock. */
+  clock?: Clock;
+}
+
+export async function startRelayService(config: ServiceConfig, logger: Logger, options: RelayServiceOptions = {}): Promise<RunningRelayService> {
   const cleanup: (() => Promise<unknown>)[] = [];
   const undo = async () => {
     for (const step of cleanup.reverse()) await step().catch(() => {});
@@ -60,6 +77,28 @@ export async function startRelayService(config: ServiceConfig, logger: Logger, o
     relay.start();
     cleanup.push(() => relay.stop());
 
+    // The read models' tables exist before the scheduler reads them (opened with the projector's options:
+    // the same configuration fingerprint, so opening them here never asks for a rebuild).
+    const units = loadUnitsFile(config.unitsFile ?? DEMO_UNITS_FILE);
+    await (await PostgresReadModel.open({ pool, schema: config.readModelSchema, ...trackerReadModelOptions(units, loadPolicies(config.policiesFile)) })).close();
+    const alertStore = await PostgresAlertStore.open({ pool, schema: config.readModelSchema });
+    const alertScheduler = new AlertScheduler({
+      store: alertStore,
+      clock: options.clock ?? systemClock,
+      onError: (error) => logger.error({ err: error }, 'alert check failed; retrying at the next check'),
+    });
+    await alertScheduler.start();
+    cleanup.push(() => alertScheduler.stop());
+    const alertRelay = new AlertOutboxRelay({
+      outbox: alertStore,
+      publisher: new KafkaAlertPublisher({ producer, topic: topics.alerts, source: config.cloudEventsSource }),
+      // One lease and offset per read-model schema: its outbox is the alert stream.
+      leases: new PostgresRelayLeases(pool, config.eventStoreSchema, `alerts:${config.readModelSchema}`),
+      logger: logger.child({ component: 'alert-relay' }),
+    });
+    alertRelay.start();
+    cleanup.push(() => alertRelay.stop());
+
     const correlations = new CorrelationLog(pool, config.eventStoreSchema);
     const pruning = setInterval(() => {
       correlations.prune(CORRELATION_RETENTION_MS).catch((error: unknown) => logger.warn({ err: error }, 'could not prune old correlation ids'));
@@ -76,10 +115,11 @@ export async function startRelayService(config: ServiceConfig, logger: Logger, o
         kafka: () => producerHealth.ready,
         // Relaying, or standing by while another relay holds the lease; not while failing and retrying.
         relay: () => relay.state === 'relaying' || relay.state === 'standby',
+        alertRelay: () => alertRelay.state === 'relaying' || alertRelay.state === 'standby',
       },
     });
     const address = await app.listen({ port: config.port, host: config.host });
-    return { relay, url: address.replace('[::1]', 'localhost'), close: undo };
+    return { relay, alertScheduler, alertRelay, url: address.replace('[::1]', 'localhost'), close: undo };
   } catch (error) {
     await undo();
     throw error;
