@@ -4,7 +4,7 @@ export * from './projections/projectEvent.ts';
 export * from './projections/summaries.ts';
 export { SqliteReadModel, type SqliteReadModelOptions } from './sqlite/sqliteReadModel.ts';
 export * from './derived.ts';
-export { PostgresReadModel, type PostgresReadModelOptions } from './postgres/postgresReadModel.ts';
+export { PostgresReadModel, POSTGRES_READ_MODEL_VERSION, type PostgresReadModelOptions } from './postgres/postgresReadModel.ts';
 export * from './gaps/index.ts';
 export * from './flows/index.ts';
 export * from './exports/index.ts';

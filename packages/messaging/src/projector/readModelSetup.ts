@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { loadPolicies, type DeadlinePolicySet, type UnitDirectory } from '@tracker/domain';
-import { createFlowDerivation, deadlineDerivation, gapsDerivation, type PostgresReadModelOptions } from '@tracker/read-models';
+import { createFlowDerivation, deadlineDerivation, gapsDerivation, POSTGRES_READ_MODEL_VERSION, type PostgresReadModelOptions } from '@tracker/read-models';
 
 export type TrackerReadModelOptions = Pick<PostgresReadModelOptions, 'projection' | 'derived' | 'configFingerprint'>;
 
@@ -25,9 +25,9 @@ export function trackerReadModelOptions(units: UnitDirectory, policies: Deadline
   };
 }
 
-/** What the read models' rows depend on: configuration and the derivations' versions. */
+/** What the read models' rows depend on: the storage shape, configuration and the derivations' versions. */
 export function readModelIdentity(options: TrackerReadModelOptions): string {
   return createHash('sha256')
-    .update(JSON.stringify({ config: options.configFingerprint, derived: (options.derived ?? []).map((d) => `${d.name}@${d.version}`) }))
+    .update(JSON.stringify({ storage: POSTGRES_READ_MODEL_VERSION, config: options.configFingerprint, derived: (options.derived ?? []).map((d) => `${d.name}@${d.version}`) }))
     .digest('hex');
 }

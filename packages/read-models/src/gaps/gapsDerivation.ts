@@ -59,11 +59,12 @@ const tables: readonly DerivedTable[] = [
   },
   {
     name: RELATIVES_TABLE,
-    columns: { fact: 'text', relative_id: 'text', at_ms: 'integer', relation: 'text', custody: 'integer', custody_ends_ms: 'integer', basis: 'text' },
+    // ordinal: the fact's place in the citizen's world order, so facts at one instant keep it on every engine.
+    columns: { ordinal: 'integer', fact: 'text', relative_id: 'text', at_ms: 'integer', relation: 'text', custody: 'integer', custody_ends_ms: 'integer', basis: 'text' },
   },
   {
     name: ANOMALIES_TABLE,
-    columns: { kind: 'text', event_id: 'text', event_type: 'text', occurred_ms: 'integer', source: 'text', subject_id: 'text' },
+    columns: { ordinal: 'integer', kind: 'text', event_id: 'text', event_type: 'text', occurred_ms: 'integer', source: 'text', subject_id: 'text' },
     indexes: [['source', 'kind', 'occurred_ms']],
   },
 ];
@@ -89,8 +90,8 @@ export function gapsDerivation(options: GapsDerivationOptions): CitizenDerivatio
   };
   return {
     name: 'gaps',
-    // 2: start_position and end_position, for the alert scheduler.
-    version: 2,
+    // 2: start_position and end_position, for the alert scheduler. 3: ordinal on relatives and anomalies.
+    version: 3,
     tables,
     derive(_citizenId: string, history: readonly StoredEvent[]) {
       const { gaps, anomalies, relativeFacts } = analyseCitizen(history, rules);
@@ -117,12 +118,13 @@ export function gapsDerivation(options: GapsDerivationOptions): CitizenDerivatio
       }
       return {
         [GAPS_TABLE]: gapRows,
-        [RELATIVES_TABLE]: relativeFacts.map((f) =>
+        [RELATIVES_TABLE]: relativeFacts.map((f, ordinal) =>
           f.kind === 'linked'
-            ? { fact: f.kind, relative_id: f.relativeId, at_ms: f.ms, relation: f.relation, custody: f.custody ? 1 : 0, custody_ends_ms: f.custodyEndsMs, basis: null }
-            : { fact: f.kind, relative_id: f.relativeId, at_ms: f.ms, relation: null, custody: null, custody_ends_ms: null, basis: f.basis },
+            ? { ordinal, fact: f.kind, relative_id: f.relativeId, at_ms: f.ms, relation: f.relation, custody: f.custody ? 1 : 0, custody_ends_ms: f.custodyEndsMs, basis: null }
+            : { ordinal, fact: f.kind, relative_id: f.relativeId, at_ms: f.ms, relation: null, custody: null, custody_ends_ms: null, basis: f.basis },
         ),
-        [ANOMALIES_TABLE]: anomalies.map((a) => ({
+        [ANOMALIES_TABLE]: anomalies.map((a, ordinal) => ({
+          ordinal,
           kind: a.kind,
           event_id: a.eventId,
           event_type: a.eventType,

@@ -7,8 +7,8 @@
  * - Text is ordered with COLLATE "C" (byte-wise, as SQLite's BINARY), whatever the database's default
  *   collation; derived columns other than citizen_id are created with the default one.
  * - NULL sorts last in PostgreSQL and first in SQLite: anomaly counts ask for NULLS FIRST.
- * - There is no rowid: facts at the same instant keep the order the derivation wrote them in through
- *   `ctid` (one INSERT per batch writes a citizen's rows in that order).
+ * - Facts at the same instant keep the derivation's order through their `ordinal` column on both
+ *   engines (never a physical row order: PostgreSQL reuses freed space).
  * - The scope's units travel as one text[] parameter (citizenScopeSql, dialect 'postgres').
  */
 import type pg from 'pg';
@@ -144,7 +144,7 @@ export class PostgresGapQueries implements GapQueries {
       this.#source.query<RelativeFactRow>(
         `SELECT ${RELATIVE_FACT_COLUMNS.join(', ')} FROM ${this.#relatives}
          WHERE citizen_id = ${facts.bind(citizenId)} AND at_ms <= ${facts.bind(asOf)} AND ${facts.citizenScope(scope, this.#schema)}
-         ORDER BY at_ms, ctid`,
+         ORDER BY at_ms, ordinal`,
         facts.values,
       ),
       this.#source.query<GapRow>(
@@ -163,7 +163,7 @@ export class PostgresGapQueries implements GapQueries {
     const rows = await this.#source.query<AnomalyRow>(
       `SELECT ${ANOMALY_COLUMNS.join(', ')} FROM ${this.#anomalies}
        WHERE citizen_id = ${p.bind(citizenId)} AND occurred_ms <= ${p.bind(asOf)} AND ${p.citizenScope(scope, this.#schema)}
-       ORDER BY occurred_ms, ctid`,
+       ORDER BY occurred_ms, ordinal`,
       p.values,
     );
     return rows.map(toAnomalyView);

@@ -83,7 +83,7 @@ export class SqliteGapQueries implements GapQueries {
       scope,
       { citizenId, asOf },
       (inScope) =>
-        `SELECT ${RELATIVE_FACT_COLUMNS.join(', ')} FROM ${RELATIVES_TABLE} WHERE citizen_id = :citizenId AND at_ms <= :asOf AND ${inScope} ORDER BY at_ms, rowid`,
+        `SELECT ${RELATIVE_FACT_COLUMNS.join(', ')} FROM ${RELATIVES_TABLE} WHERE citizen_id = :citizenId AND at_ms <= :asOf AND ${inScope} ORDER BY at_ms, ordinal`,
     );
     const contactRows = this.#citizenRows<GapRow>(
       scope,
@@ -100,7 +100,7 @@ export class SqliteGapQueries implements GapQueries {
       scope,
       { citizenId, asOf },
       (inScope) =>
-        `SELECT ${ANOMALY_COLUMNS.join(', ')} FROM ${ANOMALIES_TABLE} WHERE citizen_id = :citizenId AND occurred_ms <= :asOf AND ${inScope} ORDER BY occurred_ms, rowid`,
+        `SELECT ${ANOMALY_COLUMNS.join(', ')} FROM ${ANOMALIES_TABLE} WHERE citizen_id = :citizenId AND occurred_ms <= :asOf AND ${inScope} ORDER BY occurred_ms, ordinal`,
     );
     return rows.map(toAnomalyView);
   }

@@ -31,8 +31,12 @@ import { projectEvent, type ProjectionContext, type ReadModelChange, type WorldP
 import type { ProjectionTarget } from '../projector.ts';
 import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, ReadModelQueries, Responsibility, TimelineEntry } from '../queries.ts';
 
-// 2: citizen_units (the data scope), and `personal` no longer copied into the timeline's data.
-const SCHEMA_VERSION = 2;
+/**
+ * The shape of the tables this adapter writes; part of the fingerprint, and of the Kafka projector's
+ * identity, so a change rebuilds. 2: citizen_units (the data scope), and `personal` no longer copied
+ * into the timeline's data. 3: derived text columns compare byte-wise (COLLATE "C").
+ */
+export const POSTGRES_READ_MODEL_VERSION = 3;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
@@ -137,7 +141,8 @@ function derivedTableDdl(q: string, table: DerivedTable): string {
   if (!TABLE_NAME.test(table.name)) throw new TypeError('a derived table name must be a lower-case SQL identifier');
   const columns = Object.entries(table.columns).map(([name, type]) => {
     if (!TABLE_NAME.test(name)) throw new TypeError(`derived table ${table.name}: column names must be lower-case SQL identifiers`);
-    return `${name} ${SQL_TYPE[type]}`;
+    // Byte-wise, as SQLite's BINARY: orderings and keyset cursors agree on both engines and indexes serve them.
+    return `${name} ${SQL_TYPE[type]}${type === 'text' ? ' COLLATE "C"' : ''}`;
   });
   return [
     `CREATE TABLE IF NOT EXISTS ${q}.${table.name} (citizen_id text COLLATE "C" NOT NULL, ${columns.join(', ')})`,
@@ -202,7 +207,7 @@ export class PostgresReadModel implements ReadModelQueries, ProjectionTarget {
     this.#projection = options.projection;
     this.#derived = options.derived ?? [];
     this.#checkpointName = options.checkpointName ?? 'checkpoint';
-    this.#fingerprint = [`pg${SCHEMA_VERSION}`, ...this.#derived.map((d) => `${d.name}@${d.version}`), options.configFingerprint].join(':');
+    this.#fingerprint = [`pg${POSTGRES_READ_MODEL_VERSION}`, ...this.#derived.map((d) => `${d.name}@${d.version}`), options.configFingerprint].join(':');
     for (const table of this.#derived.flatMap((d) => d.tables)) derivedTableDdl(this.#q, table); // validates names now
   }
 
