@@ -269,6 +269,10 @@ async function main(): Promise<void> {
     KAFKA_BROKERS: brokers.join(','),
     EVENT_STORE_SCHEMA: eventSchema,
     READ_MODEL_SCHEMA: readSchema,
+    KEY_STORE_SCHEMA: `bench_${run}_keys`,
+    ACCESS_LOG_SCHEMA: `bench_${run}_audit`,
+    // Ingest encrypts personal data and the API decrypts it, under one key for the run.
+    PERSONAL_DATA_KEK: randomBytes(32).toString('base64'),
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_TOPIC_PARTITIONS: '3',
     HOST: '127.0.0.1',
@@ -388,6 +392,7 @@ async function main(): Promise<void> {
     await Promise.all((services?.children ?? []).map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     await pool.query(`DROP SCHEMA IF EXISTS "${eventSchema}" CASCADE`).catch(() => {});
     await pool.query(`DROP SCHEMA IF EXISTS "${readSchema}" CASCADE`).catch(() => {});
+    for (const schema of [env.KEY_STORE_SCHEMA, env.ACCESS_LOG_SCHEMA]) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
     await pool.end();
     const admin = kafka.admin();
     await admin.connect();
