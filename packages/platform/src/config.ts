@@ -31,6 +31,9 @@ export type NodeEnv = (typeof NODE_ENVS)[number];
 export const AUTH_MODES = ['oidc', 'development'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
+/** DATA_DIR when unset, resolved against the working directory. */
+export const DEFAULT_DATA_DIR = 'data';
+
 /** Where the development key-encryption key lives when PERSONAL_DATA_KEK is not set (never in production). */
 export const DEVELOPMENT_KEK_FILE = 'personal-data-kek.development';
 
@@ -70,9 +73,11 @@ export interface TrackerConfig {
   };
   /**
    * The key-encryption key of personal data at rest: PERSONAL_DATA_KEK (parsed; never kept as text),
-   * or — outside production only — a generated key in a file under DATA_DIR, read at start.
+   * or — outside production only — a generated key in a file under DATA_DIR, read at start. During a
+   * KEK rotation also PERSONAL_DATA_KEK_PREVIOUS, the key being rotated away from (docs/security.md §7).
+   * (The logger redacts `personalData` whole.)
    */
-  personalData: { kek: KeyEncryptionKey } | { developmentKeyFile: string };
+  personalData: { kek: KeyEncryptionKey; previousKek?: KeyEncryptionKey | undefined } | { developmentKeyFile: string };
   /**
    * RATE_LIMIT_PER_MINUTE: requests per client (token subject, else address) per minute; 0 = off.
    * Default 600 with AUTH_MODE=oidc, off in development mode (every request is the same principal).
@@ -223,8 +228,9 @@ export const TrackerEnvSchema = z.object({
   OIDC_SOURCES_CLAIM: raw,
   OIDC_CLOCK_TOLERANCE_SECONDS: raw,
   OIDC_ALGORITHMS: raw,
-  // A secret: parsed by parseKeyEncryptionKey, never echoed, never kept as text.
+  // Secrets: parsed by parseKeyEncryptionKey, never echoed, never kept as text.
   PERSONAL_DATA_KEK: raw,
+  PERSONAL_DATA_KEK_PREVIOUS: raw,
   // Default: DEFAULT_RATE_LIMIT_PER_MINUTE with real tokens; off in development mode (one local user).
   RATE_LIMIT_PER_MINUTE: integer(0, 1_000_000, -1),
   PERSISTED_OPERATIONS_FILE: filePath('file'),
@@ -270,7 +276,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   const authMode = authModeOf(values.AUTH_MODE, nodeEnv, problems);
   const authSettings = authMode === undefined ? undefined : authSettingsOf(values, authMode, nodeEnv, problems);
   const production = nodeEnv === 'production';
-  const kek = keyEncryptionKeyOf(values.PERSONAL_DATA_KEK, production, problems);
+  const { kek, previousKek } = personalDataKeysOf(values, problems);
+  if (kek === undefined && values.PERSONAL_DATA_KEK === undefined && production) {
+    problems.push({
+      variable: 'PERSONAL_DATA_KEK',
+      message: 'is required with NODE_ENV=production: 32 random bytes in base64 from a secret store (`openssl rand -base64 32`)',
+    });
+  }
 
   if (parsed.success && parsed.data.PERSISTED_OPERATIONS_ONLY && parsed.data.PERSISTED_OPERATIONS_FILE === undefined) {
     problems.push({ variable: 'PERSISTED_OPERATIONS_ONLY', message: 'needs PERSISTED_OPERATIONS_FILE: the operations that may run' });
@@ -280,7 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     throw new ConfigError(sortProblems(problems));
   }
   const v = parsed.data;
-  const dataDir = path.resolve(cwd, v.DATA_DIR ?? './data');
+  const dataDir = path.resolve(cwd, v.DATA_DIR ?? DEFAULT_DATA_DIR);
   return {
     port: v.PORT,
     host: v.HOST,
@@ -294,7 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     bodyLimitBytes: v.BODY_LIMIT_BYTES,
     maxEventsPerRequest: v.MAX_EVENTS_PER_REQUEST,
     auth: { mode: authMode, oidcIssuer: v.OIDC_ISSUER, oidcAudience: v.OIDC_AUDIENCE, oidcJwksUri: v.OIDC_JWKS_URI, settings: authSettings },
-    personalData: kek === undefined ? { developmentKeyFile: path.join(dataDir, DEVELOPMENT_KEK_FILE) } : { kek },
+    personalData: kek === undefined ? { developmentKeyFile: path.join(dataDir, DEVELOPMENT_KEK_FILE) } : { kek, previousKek },
     rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE >= 0 ? v.RATE_LIMIT_PER_MINUTE : authMode === 'development' ? 0 : DEFAULT_RATE_LIMIT_PER_MINUTE,
     persistedOperationsFile: v.PERSISTED_OPERATIONS_FILE === undefined ? undefined : path.resolve(cwd, v.PERSISTED_OPERATIONS_FILE),
     persistedOperationsOnly: v.PERSISTED_OPERATIONS_ONLY,
@@ -318,24 +330,40 @@ function authSettingsOf(
 }
 
 /**
- * PERSONAL_DATA_KEK parsed, undefined when unset outside production (a development key file is used),
- * a problem when unset in production or malformed. The value is never echoed.
+ * PERSONAL_DATA_KEK and PERSONAL_DATA_KEK_PREVIOUS, parsed alike; each undefined when unset or bad, a bad
+ * one a problem naming it (the value is never echoed). The previous key exists only to rotate away from:
+ * it must differ from PERSONAL_DATA_KEK and is refused without it. Whether PERSONAL_DATA_KEK is required
+ * is the caller's to say (loadConfig: in production). For tools that need the keys and little else
+ * (`pnpm kek:rotate`). A blank variable counts as unset, as everywhere here.
  */
-function keyEncryptionKeyOf(value: string | undefined, production: boolean, problems: ConfigProblem[]): KeyEncryptionKey | undefined {
-  if (value === undefined) {
-    if (production) {
-      problems.push({
-        variable: 'PERSONAL_DATA_KEK',
-        message: 'is required with NODE_ENV=production: 32 random bytes in base64 from a secret store (`openssl rand -base64 32`)',
-      });
-    }
-    return undefined;
+export function personalDataKeysOf(
+  values: { PERSONAL_DATA_KEK?: string | undefined; PERSONAL_DATA_KEK_PREVIOUS?: string | undefined },
+  problems: ConfigProblem[],
+): { kek: KeyEncryptionKey | undefined; previousKek: KeyEncryptionKey | undefined } {
+  const kekValue = values.PERSONAL_DATA_KEK?.trim() || undefined;
+  const kek = keyEncryptionKeyOf('PERSONAL_DATA_KEK', kekValue, problems);
+  let previousKek = keyEncryptionKeyOf('PERSONAL_DATA_KEK_PREVIOUS', values.PERSONAL_DATA_KEK_PREVIOUS?.trim() || undefined, problems);
+  if (previousKek !== undefined && kekValue === undefined) {
+    problems.push({
+      variable: 'PERSONAL_DATA_KEK_PREVIOUS',
+      message: 'needs PERSONAL_DATA_KEK: during a key rotation PERSONAL_DATA_KEK is the new key and PERSONAL_DATA_KEK_PREVIOUS the old one',
+    });
+    previousKek = undefined;
   }
+  if (previousKek !== undefined && previousKek.id === kek?.id) {
+    problems.push({ variable: 'PERSONAL_DATA_KEK_PREVIOUS', message: 'must differ from PERSONAL_DATA_KEK: it is the key being rotated away from' });
+    previousKek = undefined;
+  }
+  return { kek, previousKek };
+}
+
+function keyEncryptionKeyOf(variable: string, value: string | undefined, problems: ConfigProblem[]): KeyEncryptionKey | undefined {
+  if (value === undefined) return undefined;
   try {
-    return parseKeyEncryptionKey(value);
+    return parseKeyEncryptionKey(value, variable);
   } catch (error) {
     if (!(error instanceof KeyEncryptionKeyError)) throw error;
-    problems.push({ variable: 'PERSONAL_DATA_KEK', message: error.message.slice(error.variable.length + 1) });
+    problems.push({ variable, message: error.message.slice(error.variable.length + 1) });
     return undefined;
   }
 }

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKeyEncryptionKey } from '@tracker/security';
-import { ConfigError, loadConfig, type ConfigProblem } from './config.ts';
+import { ConfigError, loadConfig, type ConfigProblem, type TrackerConfig } from './config.ts';
+import { REDACT_CENSOR, redactLogged } from './logger.ts';
 
 const cwd = '/srv/tracker';
 /** A production environment that is complete apart from what a test leaves out or spoils. */
@@ -136,6 +137,25 @@ describe('loadConfig accepts good values', () => {
     expect(config.rateLimitPerMinute).toBe(600);
   });
 
+  it('reads PERSONAL_DATA_KEK_PREVIOUS during a key rotation, as a key object beside PERSONAL_DATA_KEK', () => {
+    const previous = generateKeyEncryptionKey();
+    const config = loadConfig({ PERSONAL_DATA_KEK: KEK, PERSONAL_DATA_KEK_PREVIOUS: previous }, { cwd });
+    expect(config.personalData).toEqual({
+      kek: { id: expect.stringMatching(/^[0-9a-f]{16}$/), key: expect.anything() },
+      previousKek: { id: expect.stringMatching(/^[0-9a-f]{16}$/), key: expect.anything() },
+    });
+    const keys = config.personalData as { kek: { id: string }; previousKek: { id: string } };
+    expect(keys.previousKek.id).not.toBe(keys.kek.id);
+    expect(JSON.stringify(config)).not.toContain(previous);
+    // Unset or blank: no rotation under way.
+    expect(loadConfig({ PERSONAL_DATA_KEK: KEK, PERSONAL_DATA_KEK_PREVIOUS: '  ' }, { cwd }).personalData).toMatchObject({ previousKek: undefined });
+  });
+
+  it('the logger redacts the field the keys are kept in', () => {
+    const config = loadConfig({ PERSONAL_DATA_KEK: KEK, PERSONAL_DATA_KEK_PREVIOUS: generateKeyEncryptionKey() }, { cwd });
+    expect((redactLogged({ config }) as { config: TrackerConfig }).config.personalData).toBe(REDACT_CENSOR);
+  });
+
   it.each([
     ['on', true],
     ['ON', true],
@@ -181,6 +201,9 @@ describe('loadConfig refuses bad values with the variable and the reason', () =>
     ['OIDC_CLOCK_TOLERANCE_SECONDS', 'soon', 'must be a whole number of seconds'],
     ['PERSONAL_DATA_KEK', 'not-a-key', 'must decode to exactly 32 bytes'],
     ['PERSONAL_DATA_KEK', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'is a placeholder'],
+    ['PERSONAL_DATA_KEK_PREVIOUS', 'not-a-key', 'must decode to exactly 32 bytes'],
+    ['PERSONAL_DATA_KEK_PREVIOUS', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'is a placeholder'],
+    ['PERSONAL_DATA_KEK_PREVIOUS', 'not base64!', 'must be base64'],
     ['PERSISTED_OPERATIONS_ONLY', 'maybe', 'must be on or off'],
     ['PERSISTED_OPERATIONS_ONLY', 'on', 'needs PERSISTED_OPERATIONS_FILE'],
     ['RATE_LIMIT_PER_MINUTE', 'lots', 'must be a whole number from 0 to 1000000'],
@@ -198,8 +221,12 @@ describe('loadConfig refuses bad values with the variable and the reason', () =>
     ['MAX_EVENTS_PER_REQUEST', '0', 'must be a whole number from 1 to 100000'],
     ['MAX_EVENTS_PER_REQUEST', 'lots', 'must be a whole number from 1 to 100000'],
   ])('%s=%j', (variable, value, reason) => {
-    // The OIDC claim settings are read in oidc mode only.
-    const base = variable.startsWith('OIDC_CLOCK') ? { AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.example.dk', OIDC_AUDIENCE: 'tracker' } : {};
+    // The OIDC claim settings are read in oidc mode only; the previous KEK only beside the current one.
+    const base = variable.startsWith('OIDC_CLOCK')
+      ? { AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.example.dk', OIDC_AUDIENCE: 'tracker' }
+      : variable === 'PERSONAL_DATA_KEK_PREVIOUS'
+        ? { PERSONAL_DATA_KEK: KEK }
+        : {};
     const error = errorOf({ ...base, [variable]: value });
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]!.variable).toBe(variable);
@@ -250,6 +277,23 @@ describe('loadConfig refuses bad values with the variable and the reason', () =>
     expect(error.name).toBe('ConfigError');
     expect(error.message.split('\n')).toHaveLength(7);
     for (const value of [secret, 's3cr3t', 'eighty', 'sometimes']) expect(error.message).not.toContain(value);
+  });
+
+  it('PERSONAL_DATA_KEK_PREVIOUS must differ from PERSONAL_DATA_KEK and needs it, never echoing either', () => {
+    for (const previous of [KEK, ` ${KEK}\n`]) {
+      const error = errorOf({ PERSONAL_DATA_KEK: KEK, PERSONAL_DATA_KEK_PREVIOUS: previous });
+      expect(error.problems).toEqual([{ variable: 'PERSONAL_DATA_KEK_PREVIOUS', message: 'must differ from PERSONAL_DATA_KEK: it is the key being rotated away from' }]);
+      expect(error.message).not.toContain(KEK);
+    }
+    // The same 32 bytes spelled in url-safe base64 are the same key.
+    const urlSafe = Buffer.from(KEK, 'base64').toString('base64url');
+    expect(problemsOf({ PERSONAL_DATA_KEK: KEK, PERSONAL_DATA_KEK_PREVIOUS: urlSafe }).map((p) => p.variable)).toEqual(['PERSONAL_DATA_KEK_PREVIOUS']);
+    expect(problemsOf({ PERSONAL_DATA_KEK_PREVIOUS: KEK })).toEqual([{ variable: 'PERSONAL_DATA_KEK_PREVIOUS', message: expect.stringContaining('needs PERSONAL_DATA_KEK') }]);
+    // Both bad: both named.
+    expect(problemsOf({ PERSONAL_DATA_KEK: 'short', PERSONAL_DATA_KEK_PREVIOUS: 'short' }).map((p) => p.variable)).toEqual([
+      'PERSONAL_DATA_KEK',
+      'PERSONAL_DATA_KEK_PREVIOUS',
+    ]);
   });
 
   it('still checks AUTH_MODE when NODE_ENV itself is bad', () => {

@@ -19,8 +19,8 @@ export * from './authorization/sqlScope.ts';
 
 // Personal data at rest
 export * from './crypto/errors.ts';
-export { parseKeyEncryptionKey, generateKeyEncryptionKey, developmentKeyEncryptionKey, KEK_VARIABLE, type KeyEncryptionKey } from './crypto/keyEncryptionKey.ts';
-export type { CitizenKeyStore, StoredDataKey, WrappedDataKey } from './crypto/keyStore.ts';
+export { parseKeyEncryptionKey, generateKeyEncryptionKey, developmentKeyEncryptionKey, KEK_VARIABLE, PREVIOUS_KEK_VARIABLE, type KeyEncryptionKey } from './crypto/keyEncryptionKey.ts';
+export { MAX_ACTIVE_KEYS_PAGE, type ActiveDataKey, type ActiveKeysPage, type CitizenKeyStore, type RewrappedDataKey, type StoredDataKey, type WrappedDataKey } from './crypto/keyStore.ts';
 export { SqliteKeyStore } from './crypto/sqliteKeyStore.ts';
 export {
   DEFAULT_KEY_STORE_SCHEMA,
@@ -37,6 +37,9 @@ export {
   type EncryptedPersonal,
   type PersonalData,
   type PersonalDataProtectorOptions,
+  type KeyRotationOptions,
+  type KeyRotationProgress,
+  type KeyRotationResult,
 } from './crypto/personalData.ts';
 
 // Access log

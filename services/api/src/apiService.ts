@@ -88,7 +88,8 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
     const keyStore = await PostgresKeyStore.open({ connectionString: config.databaseUrl, schema: config.keyStoreSchema });
     cleanup.push(() => keyStore.close());
     // Refused at start, with KeyEncryptionKeyMismatchError, when the key store was created under another KEK.
-    const personalData = await PersonalDataProtector.open({ kek: config.personalDataKek, store: keyStore, clock });
+    // With PERSONAL_DATA_KEK_PREVIOUS (a KEK rotation under way), keys wrapped by either KEK are read.
+    const personalData = await PersonalDataProtector.open({ kek: config.personalDataKek, previousKek: config.personalData.previousKek, store: keyStore, clock });
     // Commands append through this, as ingestion does: personal is encrypted first.
     const store = encryptingEventStore(eventStore, personalData);
     // Closed after the HTTP server (cleanup runs in reverse): every read answered is flushed to the log.

@@ -71,7 +71,8 @@ export async function startIngestService(config: ServiceConfig, logger: Logger, 
     const keyStore = await PostgresKeyStore.open({ connectionString: config.databaseUrl, schema: config.keyStoreSchema });
     cleanup.push(() => keyStore.close());
     // Refused at start, with KeyEncryptionKeyMismatchError, when the key store was created under another KEK.
-    const personalData = await PersonalDataProtector.open({ kek: config.personalDataKek, store: keyStore });
+    // With PERSONAL_DATA_KEK_PREVIOUS (a KEK rotation under way), keys wrapped by either KEK are read.
+    const personalData = await PersonalDataProtector.open({ kek: config.personalDataKek, previousKek: config.personalData.previousKek, store: keyStore });
     // Every append of both doors goes through this: personal is encrypted first.
     const store = encryptingEventStore(eventStore, personalData);
     const pool = openPool(config, 4);

@@ -106,7 +106,8 @@ export async function startTracker({ config, logger, clock = systemClock, authen
   const keyStore = new SqliteKeyStore(join(config.dataDir, KEY_STORE_FILE));
   let personalData: PersonalDataProtector;
   try {
-    personalData = await PersonalDataProtector.open({ kek, store: keyStore, clock });
+    // During a KEK rotation keys wrapped by the previous KEK stay readable (docs/security.md §7).
+    personalData = await PersonalDataProtector.open({ kek, previousKek: 'kek' in config.personalData ? config.personalData.previousKek : undefined, store: keyStore, clock });
   } catch (error) {
     await keyStore.close();
     throw error;

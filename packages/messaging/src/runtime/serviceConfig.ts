@@ -49,6 +49,12 @@ export interface ServiceConfig {
    * no development key in distributed mode. Undefined for relay and projector unless it is set.
    */
   personalDataKek: ServiceKeyEncryptionKey | undefined;
+  /**
+   * During a KEK rotation (docs/security.md §7): PERSONAL_DATA_KEK_PREVIOUS, the key being rotated away
+   * from, parsed like PERSONAL_DATA_KEK (it must differ from it, and needs it). Under `personalData`,
+   * which the logger redacts whole, as it does `personalDataKek`.
+   */
+  personalData: { previousKek: ServiceKeyEncryptionKey | undefined };
   /** EVENTSTORE_URL: when set, the event store is EventStoreDB / KurrentDB (`esdb://…`). */
   eventStoreUrl: string | undefined;
   kafka: {
@@ -235,6 +241,7 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv, 
     keyStoreSchema: v.KEY_STORE_SCHEMA,
     accessLogSchema: v.ACCESS_LOG_SCHEMA,
     personalDataKek: 'kek' in common.personalData ? common.personalData.kek : undefined,
+    personalData: { previousKek: 'kek' in common.personalData ? common.personalData.previousKek : undefined },
     eventStoreUrl: v.EVENTSTORE_URL,
     kafka: {
       brokers: v.KAFKA_BROKERS,

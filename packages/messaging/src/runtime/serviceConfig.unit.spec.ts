@@ -115,6 +115,28 @@ describe('distributed service configuration', () => {
     for (const service of ['relay', 'projector'] as const) expect(loadServiceConfig(service, minimal).personalDataKek).toBeUndefined();
   });
 
+  it('reads PERSONAL_DATA_KEK_PREVIOUS during a key rotation, with the rules of PERSONAL_DATA_KEK', () => {
+    const previous = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 53 + 7) & 0xff)).toString('base64');
+    for (const service of ['ingest', 'api'] as const) {
+      const config = loadServiceConfig(service, { ...minimal, PERSONAL_DATA_KEK: KEK, PERSONAL_DATA_KEK_PREVIOUS: previous });
+      expect(config.personalData.previousKek).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+      expect(config.personalData.previousKek!.id).not.toBe(config.personalDataKek!.id);
+      expect(JSON.stringify(config)).not.toContain(previous);
+      expect(loadServiceConfig(service, { ...minimal, PERSONAL_DATA_KEK: KEK }).personalData).toEqual({ previousKek: undefined });
+    }
+    expect(problemsOf({ ...minimal, PERSONAL_DATA_KEK: KEK, PERSONAL_DATA_KEK_PREVIOUS: KEK }, 'api')).toEqual({
+      PERSONAL_DATA_KEK_PREVIOUS: 'must differ from PERSONAL_DATA_KEK: it is the key being rotated away from',
+    });
+    expect(problemsOf({ ...minimal, PERSONAL_DATA_KEK: KEK, PERSONAL_DATA_KEK_PREVIOUS: 'c2VjcmV0LWJ1dC1zaG9ydA==' }, 'ingest')).toEqual({
+      PERSONAL_DATA_KEK_PREVIOUS: expect.stringContaining('must decode to exactly 32 bytes'),
+    });
+    // The old key alone is not a configuration: the new one is what every new key is wrapped by.
+    expect(problemsOf({ ...minimal, PERSONAL_DATA_KEK_PREVIOUS: previous }, 'ingest')).toEqual({
+      PERSONAL_DATA_KEK: expect.stringContaining('is required for the ingest service'),
+      PERSONAL_DATA_KEK_PREVIOUS: expect.stringContaining('needs PERSONAL_DATA_KEK'),
+    });
+  });
+
   it('names a malformed PERSONAL_DATA_KEK once, without its value', () => {
     const secret = 'c2VjcmV0LWJ1dC1zaG9ydA==';
     const problems = problemsOf({ ...minimal, PERSONAL_DATA_KEK: secret }, 'ingest');

@@ -10,6 +10,8 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { KeyEncryptionKeyError } from './errors.ts';
 
 export const KEK_VARIABLE = 'PERSONAL_DATA_KEK';
+/** During a KEK rotation: the key being rotated away from (docs/security.md §7). */
+export const PREVIOUS_KEK_VARIABLE = 'PERSONAL_DATA_KEK_PREVIOUS';
 export const KEK_BYTES = 32;
 
 export interface KeyEncryptionKey {

@@ -13,17 +13,25 @@
  *
  * The plaintext JSON is padded with spaces to a multiple of 64 bytes, so the ciphertext's length does
  * not tell a short name from a long one.
+ *
+ * KEK rotation (`rotate`): every data key is unwrapped with the previous KEK and wrapped again under the
+ * current one, then the store is rebound to it. The data keys do not change, so no ciphertext — and no
+ * event — does. Each wrapped key names the KEK that wrapped it (`kekId`, bound into its AAD too), so
+ * while a rotation is under way or interrupted a protector given both KEKs opens either kind.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { isCprShaped, systemClock, type Clock } from '@tracker/domain';
 import {
+  KeyEncryptionKeyError,
   KeyEncryptionKeyMismatchError,
+  KeyRotationIncompleteError,
   PersonalDataErasedError,
   PersonalDataIntegrityError,
   PersonalDataKeyMissingError,
+  UnknownKeyEncryptionKeyError,
 } from './errors.ts';
-import type { KeyEncryptionKey } from './keyEncryptionKey.ts';
-import type { CitizenKeyStore, WrappedDataKey } from './keyStore.ts';
+import { KEK_VARIABLE, PREVIOUS_KEK_VARIABLE, type KeyEncryptionKey } from './keyEncryptionKey.ts';
+import { MAX_ACTIVE_KEYS_PAGE, type CitizenKeyStore, type WrappedDataKey } from './keyStore.ts';
 
 /** What an encrypted `personal` field looks like in an event: base64url strings, version 1. */
 export interface EncryptedPersonal {
@@ -107,36 +115,146 @@ export function unwrapDataKey(kek: KeyEncryptionKey, citizenId: string, key: Wra
     decipher.setAuthTag(wrapped.subarray(IV_BYTES + DATA_KEY_BYTES));
     return Buffer.concat([decipher.update(wrapped.subarray(IV_BYTES, IV_BYTES + DATA_KEY_BYTES)), decipher.final()]);
   } catch {
-    throw new PersonalDataIntegrityError("key does not authenticate under PERSONAL_DATA_KEK: the key store was modified or belongs to another key");
+    throw new PersonalDataIntegrityError("key does not authenticate under the key-encryption key that wrapped it: the key store was modified or belongs to another key");
   }
 }
 
 export interface PersonalDataProtectorOptions {
+  /** PERSONAL_DATA_KEK: wraps every new key, and every key once a rotation to it is done. */
   kek: KeyEncryptionKey;
+  /**
+   * PERSONAL_DATA_KEK_PREVIOUS, during a KEK rotation only: the key being rotated away from. Keys still
+   * wrapped by it are read; none is ever wrapped by it.
+   */
+  previousKek?: KeyEncryptionKey | undefined;
   store: CitizenKeyStore;
   /** Stamps key creation and erasure. */
   clock?: Clock;
 }
 
+export interface KeyRotationProgress {
+  /** Keys not under the current KEK when the rotation started (the work to do). */
+  toRewrap: number;
+  /** Rewrapped by this run so far. */
+  rewrapped: number;
+  /** Erased while the rotation ran, before it reached them: their erasure won, nothing was rewrapped. */
+  erasedMeanwhile: number;
+}
+
+export interface KeyRotationResult extends KeyRotationProgress {
+  /** Already under the current KEK: made since the processes got it, or rewrapped by an earlier (interrupted) or concurrent run. */
+  alreadyCurrent: number;
+}
+
+export interface KeyRotationOptions {
+  /** Keys read per page (default 500, at most MAX_ACTIVE_KEYS_PAGE). */
+  pageSize?: number;
+  /** Called after each page: counts only, never citizen ids. */
+  onProgress?: (progress: KeyRotationProgress) => void;
+}
+
+/** How often a rotation starts over when keys under the old KEK appeared behind it (a process that had only that key). */
+const ROTATION_PASSES = 3;
+
 export class PersonalDataProtector {
   readonly #kek: KeyEncryptionKey;
+  readonly #previousKek: KeyEncryptionKey | undefined;
   readonly #store: CitizenKeyStore;
   readonly #clock: Clock;
 
   private constructor(options: PersonalDataProtectorOptions) {
     this.#kek = options.kek;
+    this.#previousKek = options.previousKek;
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
   }
 
   /**
-   * Opens over a key store, binding the store to the KEK on first use. A store created with another
-   * KEK is refused here, at start, with KeyEncryptionKeyMismatchError — not later, request by request.
+   * Opens over a key store, binding the store to the KEK on first use. A store bound to another KEK —
+   * neither `kek` nor, during a rotation, `previousKek` — is refused here, at start, with
+   * KeyEncryptionKeyMismatchError — not later, request by request.
    */
   static async open(options: PersonalDataProtectorOptions): Promise<PersonalDataProtector> {
+    const previous = options.previousKek;
+    if (previous !== undefined && previous.id === options.kek.id) {
+      throw new KeyEncryptionKeyError(PREVIOUS_KEK_VARIABLE, `must differ from ${KEK_VARIABLE}: it is the key being rotated away from`);
+    }
     const bound = await options.store.bindKeyEncryptionKey(options.kek.id);
-    if (bound !== options.kek.id) throw new KeyEncryptionKeyMismatchError();
+    if (bound !== options.kek.id && bound !== previous?.id) throw new KeyEncryptionKeyMismatchError({ previousConfigured: previous !== undefined });
     return new PersonalDataProtector(options);
+  }
+
+  /**
+   * KEK rotation: rewraps every data key still wrapped by the previous KEK under the current one, then
+   * rebinds the store to the current KEK (and has it remove the old wrapped bytes from its files). The
+   * data keys stay the same, so no ciphertext and no event changes.
+   *
+   * Safe to run while other processes (with both KEKs) encrypt, decrypt and erase: each key is replaced
+   * only if it is still the one read (compare-and-set), so an erasure meanwhile wins and no erased key
+   * comes back. Interrupted, it leaves keys under either KEK, all readable with both; run it again to
+   * finish. Keys under a KEK that is neither: UnknownKeyEncryptionKeyError, before anything changes.
+   */
+  async rotate(options: KeyRotationOptions = {}): Promise<KeyRotationResult> {
+    const pageSize = options.pageSize ?? 500;
+    if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_ACTIVE_KEYS_PAGE) {
+      throw new TypeError(`pageSize must be a whole number from 1 to ${MAX_ACTIVE_KEYS_PAGE}`);
+    }
+    const current = this.#kek;
+    const previous = this.#previousKek;
+    const bound = await this.#store.bindKeyEncryptionKey(current.id);
+    if (bound !== current.id && bound !== previous?.id) throw new KeyEncryptionKeyMismatchError({ previousConfigured: previous !== undefined });
+
+    const counts = await this.#store.countActiveKeys();
+    const under = (kekId: string | undefined) => counts.filter((c) => c.kekId === kekId).reduce((sum, c) => sum + c.keys, 0);
+    const unknown = counts.filter((c) => c.kekId !== current.id && c.kekId !== previous?.id).reduce((sum, c) => sum + c.keys, 0);
+    if (unknown > 0) throw new UnknownKeyEncryptionKeyError(unknown);
+
+    const result: KeyRotationResult = { toRewrap: under(previous?.id), rewrapped: 0, erasedMeanwhile: 0, alreadyCurrent: under(current.id) };
+    for (let pass = 1; ; pass++) {
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.#store.activeKeys({ after, limit: pageSize, notWrappedBy: current.id });
+        if (page.length === 0) break;
+        for (const { citizenId, key } of page) result[await this.#rewrap(citizenId, key)]++;
+        after = page.at(-1)!.citizenId;
+        options.onProgress?.({ toRewrap: result.toRewrap, rewrapped: result.rewrapped, erasedMeanwhile: result.erasedMeanwhile });
+      }
+      try {
+        await this.#store.rebindKeyEncryptionKey(bound, current.id);
+        return result;
+      } catch (error) {
+        // Keys made under the old KEK behind the cursor, by a process that had only that key: another pass.
+        if (!(error instanceof KeyRotationIncompleteError) || pass === ROTATION_PASSES) throw error;
+      }
+    }
+  }
+
+  /** Rewraps one key under the current KEK unless it changed since it was read; says what became of it. */
+  async #rewrap(citizenId: string, read: WrappedDataKey): Promise<'rewrapped' | 'erasedMeanwhile' | 'alreadyCurrent'> {
+    let key = read;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (key.kekId === this.#kek.id) return 'alreadyCurrent';
+      const dataKey = this.#unwrap(citizenId, key);
+      let wrapped: Uint8Array;
+      try {
+        wrapped = wrapDataKey(this.#kek, citizenId, key.kid, dataKey);
+      } finally {
+        dataKey.fill(0);
+      }
+      if (await this.#store.rewrapKey(citizenId, key, { kekId: this.#kek.id, wrapped })) return 'rewrapped';
+      // Changed since it was read: erased (the erasure wins), or rewrapped by a concurrent rotation.
+      const now = await this.#store.find(citizenId);
+      if (now.state !== 'active') return 'erasedMeanwhile';
+      key = now.key;
+    }
+    throw new Error('a data key kept changing while it was being rewrapped; run the rotation again');
+  }
+
+  /** The data key in the clear, unwrapped with whichever configured KEK wrapped it; the caller zeroes it. */
+  #unwrap(citizenId: string, key: WrappedDataKey): Buffer {
+    if (key.kekId === this.#kek.id) return unwrapDataKey(this.#kek, citizenId, key);
+    if (this.#previousKek !== undefined && key.kekId === this.#previousKek.id) return unwrapDataKey(this.#previousKek, citizenId, key);
+    throw new KeyEncryptionKeyMismatchError({ previousConfigured: this.#previousKek !== undefined });
   }
 
   /**
@@ -180,7 +298,7 @@ export class PersonalDataProtector {
     if (stored.state === 'absent') throw new PersonalDataKeyMissingError();
     if (stored.key.kid !== encrypted.kid) throw new PersonalDataIntegrityError("was made with another data key than the citizen's");
 
-    const dataKey = unwrapDataKey(this.#kek, citizenId, stored.key);
+    const dataKey = this.#unwrap(citizenId, stored.key);
     let plaintext: Buffer | undefined;
     try {
       const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(encrypted.iv, 'base64url')).setAAD(dataAad(citizenId, purpose, encrypted.kid));
@@ -233,6 +351,6 @@ export class PersonalDataProtector {
     }
     if (stored.state === 'erased') throw new PersonalDataErasedError();
     if (stored.state === 'absent') throw new PersonalDataKeyMissingError();
-    return { kid: stored.key.kid, dataKey: unwrapDataKey(this.#kek, citizenId, stored.key) };
+    return { kid: stored.key.kid, dataKey: this.#unwrap(citizenId, stored.key) };
   }
 }

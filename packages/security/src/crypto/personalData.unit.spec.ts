@@ -139,6 +139,35 @@ describe('the key-encryption key', () => {
     expect((error as Error).message).toContain('PERSONAL_DATA_KEK does not match');
   });
 
+  it('during a rotation (a previous KEK given) reads keys wrapped by either, and wraps new keys under the current one only', async () => {
+    const store = new SqliteKeyStore(':memory:');
+    const { kek: old, p: before } = await protector(store);
+    const early = await before.encryptPersonal('c-1', { name: NAME });
+    const next = parseKeyEncryptionKey(generateKeyEncryptionKey());
+    const during = await PersonalDataProtector.open({ kek: next, previousKek: old, store });
+    await expect(during.decryptPersonal('c-1', early)).resolves.toEqual({ name: NAME });
+    // An existing key is used as it is (the rotation rewraps it); a new one is made under the current KEK.
+    await expect(during.decryptPersonal('c-1', await during.encryptPersonal('c-1', { cpr: CPR }))).resolves.toEqual({ cpr: CPR });
+    const late = await during.encryptPersonal('c-2', { name: NAME });
+    expect(await store.countActiveKeys()).toEqual([
+      { kekId: old.id, keys: 1 },
+      { kekId: next.id, keys: 1 },
+    ].sort((a, b) => (a.kekId < b.kekId ? -1 : 1)));
+    await expect(during.decryptPersonal('c-2', late)).resolves.toEqual({ name: NAME });
+    // The store stays bound to the old KEK until a rotation completes.
+    await expect(store.bindKeyEncryptionKey(next.id)).resolves.toBe(old.id);
+  });
+
+  it('refuses the same key as current and previous, naming the variable and never the key', async () => {
+    const value = generateKeyEncryptionKey();
+    const kek = parseKeyEncryptionKey(value);
+    const error = await PersonalDataProtector.open({ kek, previousKek: parseKeyEncryptionKey(value), store: new SqliteKeyStore(':memory:') }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(KeyEncryptionKeyError);
+    expect((error as KeyEncryptionKeyError).variable).toBe('PERSONAL_DATA_KEK_PREVIOUS');
+    expect((error as Error).message).toContain('must differ from PERSONAL_DATA_KEK');
+    expect((error as Error).message).not.toContain(value);
+  });
+
   it.each([
     [undefined, 'is required'],
     ['', 'is required'],

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, type TransitionEvent } from '@tracker/domain';
 import { PostgresEventStore } from '@tracker/event-store';
 import { dropSchema, freshSchemaName, reportSkipped, testDatabase } from '@tracker/event-store/testing';
-import { PersonalDataErasedError } from './errors.ts';
+import { KeyRotationIncompleteError, KeyStoreNotFoundError, PersonalDataErasedError } from './errors.ts';
 import { encryptPersonalInEvents } from './events.ts';
 import { generateKeyEncryptionKey, parseKeyEncryptionKey } from './keyEncryptionKey.ts';
 import { fragmentsOf, keyStoreContract, wrappedKey } from './keyStoreContract.ts';
@@ -193,6 +193,9 @@ afterAll(async () => {
           await expect(ingest.insertIfAbsent('c-1', key)).resolves.toEqual({ state: 'active', key });
           await expect(owner.find('c-1')).resolves.toEqual({ state: 'active', key });
           await expect(ingest.erase('c-1', '2025-03-02T09:00:00.000Z')).rejects.toThrow(/SQLSTATE 42501/);
+          // Nor rotate them: that is the owner's (the API's role) too.
+          await expect(ingest.rewrapKey('c-1', key, { kekId: 'fedcba9876543210', wrapped: new Uint8Array(randomBytes(60)) })).rejects.toThrow(/SQLSTATE 42501/);
+          await expect(ingest.rebindKeyEncryptionKey('0123456789abcdef', 'fedcba9876543210')).rejects.toThrow(/SQLSTATE 42501/);
           await expect(ingest.find('c-1')).resolves.toEqual({ state: 'active', key });
         } finally {
           await ingest.close();
@@ -203,6 +206,46 @@ afterAll(async () => {
           await sql.query(`DROP ROLE ${role}`);
         });
       }
+    });
+
+    it('a key stored under the old KEK while the rotation rebinds is either counted or waits for the rebind: it never slips in between', async () => {
+      // No waiting for older snapshots: a rebind that went past the open insert would fail at once on its rewrite.
+      const store = await open({ scrubWaitMs: 0 });
+      await store.bindKeyEncryptionKey('aaaaaaaaaaaaaaaa');
+      await withSql(async (late) => {
+        // A process that still has only the old KEK stores a key; its transaction is not committed yet.
+        await late.query('BEGIN');
+        await late.query(`INSERT INTO "${schema}".citizen_keys (citizen_id, kid, kek_id, wrapped, created_at) VALUES ('c-late', 'kkkkkkkkkkkkkkkk', 'aaaaaaaaaaaaaaaa', $1, now())`, [
+          randomBytes(60),
+        ]);
+        let settled = false;
+        const rebinding = store
+          .rebindKeyEncryptionKey('aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb')
+          .then(
+            () => 'rebound',
+            (error: unknown) => error,
+          )
+          .finally(() => (settled = true));
+        // The rebind waits for the insert's lock rather than counting past the uncommitted key.
+        const waiting = async () =>
+          (await withSql((sql) => sql.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`LOCK TABLE "${schema}".citizen_keys%`])))
+            .rowCount! > 0;
+        while (!settled && !(await waiting()));
+        await late.query('COMMIT');
+        const outcome = await rebinding;
+        expect(outcome).toBeInstanceOf(KeyRotationIncompleteError);
+        expect((outcome as KeyRotationIncompleteError).remaining).toBe(1);
+      });
+      await expect(store.bindKeyEncryptionKey('bbbbbbbbbbbbbbbb')).resolves.toBe('aaaaaaaaaaaaaaaa');
+    });
+
+    it('with create: false, refuses a schema that holds no key store instead of making an empty one', async () => {
+      await expect(PostgresKeyStore.open({ connectionString: url, schema, create: false })).rejects.toThrow(KeyStoreNotFoundError);
+      const exists = await withSql(async (sql) => (await sql.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema])).rowCount);
+      expect(exists).toBe(0);
+      await (await open()).bindKeyEncryptionKey('aaaaaaaaaaaaaaaa');
+      const existing = await open({ create: false });
+      await expect(existing.bindKeyEncryptionKey('bbbbbbbbbbbbbbbb')).resolves.toBe('aaaaaaaaaaaaaaaa');
     });
 
     it('creates its tables once, records the schema version, refuses a newer schema and bad options', async () => {

@@ -34,9 +34,16 @@
  * KEK, which never enters the database. They are covered by the backup policy and by re-applying
  * `erasures()` after a restore (docs/security.md §7).
  *
+ * KEK rotation (`rewrapKey`, `rebindKeyEncryptionKey`): a rewrap is an UPDATE that compares the whole
+ * stored key in its WHERE clause; under READ COMMITTED it waits for a concurrent erasure's UPDATE of the
+ * row and then re-checks the clause against the erased row, which no longer matches — the erasure wins.
+ * The rebind locks the table against writes while it counts the keys not yet under the new KEK, so no
+ * key under the old one slips in between; then it rewrites every partition as an erasure rewrites one,
+ * because each rewrap left the key's old version, wrapped by the old KEK, in the heap.
+ *
  * Roles: VACUUM FULL needs the table's owner (or, from PostgreSQL 17, MAINTAIN), so the role of the
- * process that erases (the API) owns the key-store schema; ingest needs only USAGE on it and SELECT,
- * INSERT on `citizen_keys` and `key_store_meta` (SELECT on `key_store_schema`).
+ * process that erases (the API) owns the key-store schema, and rotates; ingest needs only USAGE on it
+ * and SELECT, INSERT on `citizen_keys` and `key_store_meta` (SELECT on `key_store_schema`).
  *
  * Connections: a key must be on disk before the ciphertext it made is appended elsewhere, so the pool
  * this store creates forces `synchronous_commit = on`; and READ COMMITTED, under which a racing
@@ -46,7 +53,17 @@
  * Errors from the database are reported by SQLSTATE only.
  */
 import pg from 'pg';
-import type { CitizenKeyStore, StoredDataKey, WrappedDataKey } from './keyStore.ts';
+import { KeyEncryptionKeyMismatchError, KeyRotationIncompleteError, KeyStoreNotFoundError } from './errors.ts';
+import {
+  checkActiveKeysPage,
+  checkRewrapped,
+  type ActiveDataKey,
+  type ActiveKeysPage,
+  type CitizenKeyStore,
+  type RewrappedDataKey,
+  type StoredDataKey,
+  type WrappedDataKey,
+} from './keyStore.ts';
 
 export interface PostgresKeyStoreOptions {
   /** `postgres://user@host:port/database`; or give `pool`. */
@@ -59,6 +76,11 @@ export interface PostgresKeyStoreOptions {
   maxConnections?: number;
   /** How long an erasure waits for older snapshots before its rewrite (see above); default 30 000 ms. */
   scrubWaitMs?: number;
+  /**
+   * False for tools that must work on an existing store (the KEK rotation): a schema without the key
+   * store's tables is refused with KeyStoreNotFoundError instead of being created. Default true.
+   */
+  create?: boolean;
 }
 
 /** A database failure, named by SQLSTATE only (the server's text may quote values). */
@@ -72,10 +94,17 @@ export class PostgresKeyStoreError extends Error {
   }
 }
 
-/** The key is unreadable (the erasure is committed), but its old bytes may still be in the table's file. */
+/**
+ * The change is committed — the key is unreadable (erasure), or every key is under the new KEK and the
+ * store bound to it (rotation) — but old bytes may still be in the table's files. Retrying finishes it.
+ */
 export class KeyStoreScrubError extends Error {
-  constructor(reason: string) {
-    super(`the key was erased and no SQL can read it, but its bytes could not yet be removed from the key store's files: ${reason}; retry the erasure`);
+  constructor(reason: string, after: 'erasure' | 'rotation' = 'erasure') {
+    super(
+      after === 'erasure'
+        ? `the key was erased and no SQL can read it, but its bytes could not yet be removed from the key store's files: ${reason}; retry the erasure`
+        : `every key is rewrapped and the key store is bound to the new key-encryption key, but the keys wrapped by the old one could not yet be removed from the key store's files: ${reason}; run the rotation again`,
+    );
     this.name = 'KeyStoreScrubError';
   }
 }
@@ -154,7 +183,7 @@ export class PostgresKeyStore implements CitizenKeyStore {
       });
     if (ownsPool) pool.on('error', () => {}); // an idle client's connection died; the pool replaces it
     try {
-      await migrate(pool, schema);
+      await migrate(pool, schema, options.create ?? true);
     } catch (error) {
       if (ownsPool) await pool.end();
       throw databaseError('create its tables', error);
@@ -166,7 +195,10 @@ export class PostgresKeyStore implements CitizenKeyStore {
   readonly #ownsPool: boolean;
   readonly #schema: string;
   readonly #scrubWaitMs: number;
-  readonly #sql: Record<'bind' | 'boundKek' | 'find' | 'insert' | 'recordErasure' | 'clearKey' | 'partition' | 'erasures', string>;
+  readonly #sql: Record<
+    'bind' | 'boundKek' | 'find' | 'insert' | 'recordErasure' | 'clearKey' | 'partition' | 'erasures' | 'activeKeys' | 'countActiveKeys' | 'rewrap',
+    string
+  >;
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
@@ -188,6 +220,12 @@ export class PostgresKeyStore implements CitizenKeyStore {
                  WHERE citizen_id = $1 AND erased_at IS NULL`,
       partition: `SELECT c.relname FROM ${q}.citizen_keys k JOIN pg_class c ON c.oid = k.tableoid WHERE k.citizen_id = $1`,
       erasures: `SELECT citizen_id, erased_at FROM ${q}.citizen_keys WHERE erased_at IS NOT NULL ORDER BY erased_at, citizen_id`,
+      // The primary key's order (the database's collation) both filters and sorts: each partition's index serves the page.
+      activeKeys: `SELECT citizen_id, ${columns} FROM ${q}.citizen_keys
+                   WHERE erased_at IS NULL AND citizen_id > $1 AND ($2::text IS NULL OR kek_id <> $2) ORDER BY citizen_id LIMIT $3`,
+      countActiveKeys: `SELECT kek_id, count(*)::int AS keys FROM ${q}.citizen_keys WHERE erased_at IS NULL GROUP BY kek_id ORDER BY kek_id`,
+      rewrap: `UPDATE ${q}.citizen_keys SET kek_id = $5, wrapped = $6
+               WHERE citizen_id = $1 AND erased_at IS NULL AND kid = $2 AND kek_id = $3 AND wrapped = $4`,
     };
   }
 
@@ -236,22 +274,29 @@ export class PostgresKeyStore implements CitizenKeyStore {
   async #scrub(citizenId: string): Promise<void> {
     const partition = (await this.#pool.query<{ relname: string }>(this.#sql.partition, [citizenId])).rows[0]?.relname;
     if (partition === undefined || !PARTITION_NAME.test(partition)) throw new KeyStoreScrubError('the citizen is not in the key store');
-    // Every transaction id below this was finished or running when the erasure had committed.
+    await this.#rewritePartitions([partition], 'erasure');
+  }
+
+  /** Rewrites the partitions (VACUUM FULL) once no snapshot older than the changes just committed remains. */
+  async #rewritePartitions(partitions: readonly string[], after: 'erasure' | 'rotation'): Promise<void> {
+    // Every transaction id below this was finished or running when the change had committed.
     const { threshold } = (await this.#pool.query<{ threshold: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS threshold')).rows[0]!;
     const deadline = Date.now() + this.#scrubWaitMs;
     while (await this.#olderSnapshotsRemain(threshold)) {
       if (Date.now() >= deadline) {
-        throw new KeyStoreScrubError('a transaction older than the erasure (a long query, a backup, a standby) could still see the old row version');
+        throw new KeyStoreScrubError(`a transaction older than the ${after} (a long query, a backup, a standby) could still see the old row version`, after);
       }
       await new Promise((resolve) => setTimeout(resolve, SCRUB_POLL_MS));
     }
     const client = await this.#pool.connect();
     try {
       // Waiting for the table lock counts against the same budget: a long reader must not stall erasure forever.
-      await client.query(`SET lock_timeout = ${Math.max(1_000, deadline - Date.now())}`);
-      await client.query(`VACUUM (FULL) "${this.#schema}"."${partition}"`);
+      for (const partition of partitions) {
+        await client.query(`SET lock_timeout = ${Math.max(1_000, deadline - Date.now())}`);
+        await client.query(`VACUUM (FULL) "${this.#schema}"."${partition}"`);
+      }
     } catch (error) {
-      if (error instanceof pg.DatabaseError && error.code === '55P03') throw new KeyStoreScrubError('another session held the key table too long');
+      if (error instanceof pg.DatabaseError && error.code === '55P03') throw new KeyStoreScrubError('another session held the key table too long', after);
       throw error;
     } finally {
       await client.query('RESET lock_timeout').catch(() => {});
@@ -286,6 +331,70 @@ export class PostgresKeyStore implements CitizenKeyStore {
     });
   }
 
+  activeKeys(page: ActiveKeysPage): Promise<ActiveDataKey[]> {
+    return this.#track('list keys', async () => {
+      checkActiveKeysPage(page);
+      const { rows } = await this.#pool.query<KeyRow & { citizen_id: string }>(this.#sql.activeKeys, [page.after ?? '', page.notWrappedBy ?? null, page.limit]);
+      return rows.map((row) => {
+        const stored = stateOf(row);
+        if (stored.state !== 'active') throw new Error('an erased key was listed as active');
+        return { citizenId: row.citizen_id, key: stored.key };
+      });
+    });
+  }
+
+  countActiveKeys(): Promise<{ kekId: string; keys: number }[]> {
+    return this.#track('count keys', async () => {
+      const { rows } = await this.#pool.query<{ kek_id: string; keys: number }>(this.#sql.countActiveKeys);
+      return rows.map((r) => ({ kekId: r.kek_id, keys: r.keys }));
+    });
+  }
+
+  rewrapKey(citizenId: string, expected: WrappedDataKey, rewrapped: RewrappedDataKey): Promise<boolean> {
+    return this.#track('rewrap a key', async () => {
+      checkRewrapped(expected, rewrapped);
+      const { rowCount } = await this.#pool.query(this.#sql.rewrap, [
+        citizenId,
+        expected.kid,
+        expected.kekId,
+        Buffer.from(expected.wrapped),
+        rewrapped.kekId,
+        Buffer.from(rewrapped.wrapped),
+      ]);
+      return rowCount === 1;
+    });
+  }
+
+  rebindKeyEncryptionKey(from: string, to: string): Promise<void> {
+    return this.#track('rebind the key-encryption key', async () => {
+      if (typeof to !== 'string' || to === '') throw new TypeError('to must be a KEK id');
+      const q = `"${this.#schema}"`;
+      const client = await this.#pool.connect();
+      try {
+        await client.query('BEGIN');
+        // SHARE blocks INSERT and UPDATE (not reads) until the rebind commits: no key under the old KEK
+        // can be stored between the count and the rebind.
+        await client.query(`LOCK TABLE ${q}.citizen_keys IN SHARE MODE`);
+        const bound = (await client.query<{ value: string }>(`SELECT value FROM ${q}.key_store_meta WHERE key = 'kek_id' FOR UPDATE`)).rows[0]?.value;
+        if (bound !== to) {
+          if (bound !== from) throw new KeyEncryptionKeyMismatchError({ previousConfigured: true });
+          const remaining = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${q}.citizen_keys WHERE erased_at IS NULL AND kek_id <> $1`, [to]))
+            .rows[0]!.n;
+          if (remaining > 0) throw new KeyRotationIncompleteError(remaining);
+          await client.query(`UPDATE ${q}.key_store_meta SET value = $1 WHERE key = 'kek_id'`, [to]);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+      // Each rewrap left the key's old version — wrapped by the old KEK — in its partition's file.
+      await this.#rewritePartitions(Array.from({ length: KEY_PARTITIONS }, (_, i) => `citizen_keys_${String(i).padStart(2, '0')}`), 'rotation');
+    });
+  }
+
   /** Runs an operation unless the store is closing, and lets `close()` wait for it. */
   #track<T>(what: string, operation: () => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new Error('the key store is closed'));
@@ -317,7 +426,7 @@ function databaseError(what: string, error: unknown): unknown {
  * Creates the schema and tables if missing, one process at a time. A schema already at this version
  * needs no DDL, so a role with only SELECT and INSERT (ingest) can open a store its owner created.
  */
-async function migrate(pool: pg.Pool, schema: string): Promise<void> {
+async function migrate(pool: pg.Pool, schema: string, create: boolean): Promise<void> {
   const steps = migrations(schema);
   const q = `"${schema}"`;
   const client = await pool.connect();
@@ -325,6 +434,7 @@ async function migrate(pool: pg.Pool, schema: string): Promise<void> {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK, schema]);
     const exists = (await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${q}.key_store_schema`])).rows[0]!.found;
+    if (!exists && !create) throw new KeyStoreNotFoundError(`in schema ${schema}`);
     const version = exists ? ((await client.query<{ version: number }>(`SELECT version FROM ${q}.key_store_schema`)).rows[0]?.version ?? 0) : 0;
     if (version > steps.length) throw new Error(`the key store schema has version ${version}, newer than this software supports (${steps.length})`);
     if (version < steps.length) {

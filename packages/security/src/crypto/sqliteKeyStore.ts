@@ -11,10 +11,20 @@
  * The test (cryptoShredding.int.spec.ts) scans the files for the wrapped key's bytes after erasure.
  * What this cannot reach (filesystem journals, SSD wear-levelling, backups) is in docs/security.md.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CitizenKeyStore, StoredDataKey, WrappedDataKey } from './keyStore.ts';
+import { KeyEncryptionKeyMismatchError, KeyRotationIncompleteError, KeyStoreNotFoundError } from './errors.ts';
+import {
+  checkActiveKeysPage,
+  checkRewrapped,
+  type ActiveDataKey,
+  type ActiveKeysPage,
+  type CitizenKeyStore,
+  type RewrappedDataKey,
+  type StoredDataKey,
+  type WrappedDataKey,
+} from './keyStore.ts';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -44,8 +54,15 @@ export class SqliteKeyStore implements CitizenKeyStore {
   readonly #erasedAt: Database.Statement<[string], { erased_at: string }>;
   #closed = false;
 
-  /** `file` is created (with its folder) when missing; `':memory:'` for tests that do not look at files. */
-  constructor(readonly file: string) {
+  /**
+   * `file` is created (with its folder) when missing — unless `create` is false (tools that work on an
+   * existing store: KeyStoreNotFoundError); `':memory:'` for tests that do not look at files.
+   */
+  constructor(
+    readonly file: string,
+    options: { create?: boolean } = {},
+  ) {
+    if (options.create === false && file !== ':memory:' && !existsSync(file)) throw new KeyStoreNotFoundError(`in ${file}`);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file);
     // Owner-only, like a key file: the write-ahead log and shared memory files SQLite creates take this mode too.
@@ -122,18 +139,60 @@ export class SqliteKeyStore implements CitizenKeyStore {
   }
 
   /** Moves the zeroed pages into the main file and empties the write-ahead log, which still holds the key's old page. */
-  #truncateLog(): void {
+  #truncateLog(
+    failure = 'the key was erased, but the key store log could not be truncated because another reader is active; retry the erasure',
+  ): void {
     if (this.file === ':memory:') return;
     const [result] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
-    if (!result || result.busy !== 0) {
-      // Another connection (a backup tool, say) holds a read lock: the key is deleted, but old frames may remain until the next checkpoint.
-      throw new Error('the key was erased, but the key store log could not be truncated because another reader is active; retry the erasure');
-    }
+    // Another connection (a backup tool, say) holds a read lock: the change is committed, but old frames may remain until the next checkpoint.
+    if (!result || result.busy !== 0) throw new Error(failure);
   }
 
   async erasures(): Promise<{ citizenId: string; erasedAt: string }[]> {
     const rows = this.#open().prepare('SELECT citizen_id, erased_at FROM erasures ORDER BY erased_at, citizen_id').all() as { citizen_id: string; erased_at: string }[];
     return rows.map((r) => ({ citizenId: r.citizen_id, erasedAt: r.erased_at }));
+  }
+
+  async activeKeys(page: ActiveKeysPage): Promise<ActiveDataKey[]> {
+    const db = this.#open();
+    checkActiveKeysPage(page);
+    // Citizen ids are never empty, so '' precedes them all; TEXT compares bytewise (BINARY), as the primary key is ordered.
+    const rows = db
+      .prepare(
+        `SELECT citizen_id, kid, kek_id, wrapped, created_at FROM data_keys
+         WHERE citizen_id > ? AND (? IS NULL OR kek_id <> ?) ORDER BY citizen_id LIMIT ?`,
+      )
+      .all(page.after ?? '', page.notWrappedBy ?? null, page.notWrappedBy ?? null, page.limit) as (KeyRow & { citizen_id: string })[];
+    return rows.map((r) => ({ citizenId: r.citizen_id, key: { kid: r.kid, kekId: r.kek_id, wrapped: new Uint8Array(r.wrapped), createdAt: r.created_at } }));
+  }
+
+  async countActiveKeys(): Promise<{ kekId: string; keys: number }[]> {
+    const rows = this.#open().prepare('SELECT kek_id, count(*) AS keys FROM data_keys GROUP BY kek_id ORDER BY kek_id').all() as { kek_id: string; keys: number }[];
+    return rows.map((r) => ({ kekId: r.kek_id, keys: r.keys }));
+  }
+
+  async rewrapKey(citizenId: string, expected: WrappedDataKey, rewrapped: RewrappedDataKey): Promise<boolean> {
+    const db = this.#open();
+    checkRewrapped(expected, rewrapped);
+    // One statement: the comparison and the write are atomic. An erased citizen has no row left to match.
+    const { changes } = db
+      .prepare('UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE citizen_id = ? AND kid = ? AND kek_id = ? AND wrapped = ?')
+      .run(rewrapped.kekId, Buffer.from(rewrapped.wrapped), citizenId, expected.kid, expected.kekId, Buffer.from(expected.wrapped));
+    return changes === 1;
+  }
+
+  async rebindKeyEncryptionKey(from: string, to: string): Promise<void> {
+    const db = this.#open();
+    db.transaction(() => {
+      const bound = db.prepare("SELECT value FROM meta WHERE key = 'kek_id'").pluck().get() as string | undefined;
+      if (bound === to) return;
+      if (bound !== from) throw new KeyEncryptionKeyMismatchError({ previousConfigured: true });
+      const remaining = db.prepare('SELECT count(*) FROM data_keys WHERE kek_id <> ?').pluck().get(to) as number;
+      if (remaining > 0) throw new KeyRotationIncompleteError(remaining);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'kek_id'").run(to);
+    }).immediate();
+    // The rewrapped rows' old versions were zeroed in the pages (secure_delete); the log still holds the old pages.
+    this.#truncateLog('the key store was rebound, but its log could not be truncated because another reader is active: the keys wrapped by the old key-encryption key may remain in it until the next checkpoint; run the rotation again');
   }
 
   async close(): Promise<void> {
