@@ -30,6 +30,7 @@
  * Errors from the database are reported by SQLSTATE only (the server's text may quote values).
  */
 import pg from 'pg';
+import { migrateSchema } from '../postgres/schemaMigrations.ts';
 import { systemClock, type Clock } from '@tracker/domain';
 import type { Role } from '../auth/principal.ts';
 import {
@@ -396,32 +397,7 @@ function databaseError(what: string, error: unknown): unknown {
   return error;
 }
 
-/**
- * Creates the schema and tables if missing, one process at a time. A schema already at this version
- * needs no DDL, so the API role (SELECT, INSERT only) can open a log its owner created.
- */
-async function migrate(pool: pg.Pool, schema: string): Promise<void> {
-  const steps = migrations(schema);
-  const q = `"${schema}"`;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK, schema]);
-    const exists = (await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${q}.access_log_schema`])).rows[0]!.found;
-    const version = exists ? ((await client.query<{ version: number }>(`SELECT version FROM ${q}.access_log_schema`)).rows[0]?.version ?? 0) : 0;
-    if (version > steps.length) throw new Error(`the access log schema has version ${version}, newer than this software supports (${steps.length})`);
-    if (version < steps.length) {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${q}.access_log_schema (version integer NOT NULL)`);
-      for (let v = version; v < steps.length; v++) await client.query(steps[v]!);
-      await client.query(`DELETE FROM ${q}.access_log_schema`);
-      await client.query(`INSERT INTO ${q}.access_log_schema (version) VALUES ($1)`, [steps.length]);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+/** Creates the schema and tables if missing, one process at a time. */
+function migrate(pool: pg.Pool, schema: string): Promise<void> {
+  return migrateSchema(pool, { schema, versionTable: 'access_log_schema', lockClass: MIGRATION_LOCK, steps: migrations(schema), what: 'access log' });
 }

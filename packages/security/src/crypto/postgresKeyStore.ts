@@ -53,6 +53,7 @@
  * Errors from the database are reported by SQLSTATE only.
  */
 import pg from 'pg';
+import { inTransaction, migrateSchema } from '../postgres/schemaMigrations.ts';
 import { KeyEncryptionKeyMismatchError, KeyRotationIncompleteError, KeyStoreNotFoundError } from './errors.ts';
 import {
   checkActiveKeysPage,
@@ -369,27 +370,17 @@ export class PostgresKeyStore implements CitizenKeyStore {
     return this.#track('rebind the key-encryption key', async () => {
       if (typeof to !== 'string' || to === '') throw new TypeError('to must be a KEK id');
       const q = `"${this.#schema}"`;
-      const client = await this.#pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(this.#pool, async (client) => {
         // SHARE blocks INSERT and UPDATE (not reads) until the rebind commits: no key under the old KEK
         // can be stored between the count and the rebind.
         await client.query(`LOCK TABLE ${q}.citizen_keys IN SHARE MODE`);
         const bound = (await client.query<{ value: string }>(`SELECT value FROM ${q}.key_store_meta WHERE key = 'kek_id' FOR UPDATE`)).rows[0]?.value;
-        if (bound !== to) {
-          if (bound !== from) throw new KeyEncryptionKeyMismatchError({ previousConfigured: true });
-          const remaining = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${q}.citizen_keys WHERE erased_at IS NULL AND kek_id <> $1`, [to]))
-            .rows[0]!.n;
-          if (remaining > 0) throw new KeyRotationIncompleteError(remaining);
-          await client.query(`UPDATE ${q}.key_store_meta SET value = $1 WHERE key = 'kek_id'`, [to]);
-        }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+        if (bound === to) return;
+        if (bound !== from) throw new KeyEncryptionKeyMismatchError({ previousConfigured: true });
+        const remaining = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${q}.citizen_keys WHERE erased_at IS NULL AND kek_id <> $1`, [to])).rows[0]!.n;
+        if (remaining > 0) throw new KeyRotationIncompleteError(remaining);
+        await client.query(`UPDATE ${q}.key_store_meta SET value = $1 WHERE key = 'kek_id'`, [to]);
+      });
       // Each rewrap left the key's old version — wrapped by the old KEK — in its partition's file.
       await this.#rewritePartitions(Array.from({ length: KEY_PARTITIONS }, (_, i) => `citizen_keys_${String(i).padStart(2, '0')}`), 'rotation');
     });
@@ -422,33 +413,16 @@ function databaseError(what: string, error: unknown): unknown {
   return error;
 }
 
-/**
- * Creates the schema and tables if missing, one process at a time. A schema already at this version
- * needs no DDL, so a role with only SELECT and INSERT (ingest) can open a store its owner created.
- */
-async function migrate(pool: pg.Pool, schema: string, create: boolean): Promise<void> {
-  const steps = migrations(schema);
-  const q = `"${schema}"`;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK, schema]);
-    const exists = (await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${q}.key_store_schema`])).rows[0]!.found;
-    if (!exists && !create) throw new KeyStoreNotFoundError(`in schema ${schema}`);
-    const version = exists ? ((await client.query<{ version: number }>(`SELECT version FROM ${q}.key_store_schema`)).rows[0]?.version ?? 0) : 0;
-    if (version > steps.length) throw new Error(`the key store schema has version ${version}, newer than this software supports (${steps.length})`);
-    if (version < steps.length) {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${q}.key_store_schema (version integer NOT NULL)`);
-      for (let v = version; v < steps.length; v++) await client.query(steps[v]!);
-      await client.query(`DELETE FROM ${q}.key_store_schema`);
-      await client.query(`INSERT INTO ${q}.key_store_schema (version) VALUES ($1)`, [steps.length]);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+/** Creates the schema and tables if missing (unless `create` is false), one process at a time. */
+function migrate(pool: pg.Pool, schema: string, create: boolean): Promise<void> {
+  return migrateSchema(pool, {
+    schema,
+    versionTable: 'key_store_schema',
+    lockClass: MIGRATION_LOCK,
+    steps: migrations(schema),
+    what: 'key store',
+    onMissing: () => {
+      if (!create) throw new KeyStoreNotFoundError(`in schema ${schema}`);
+    },
+  });
 }
