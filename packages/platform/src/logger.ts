@@ -161,6 +161,8 @@ export interface CreateLoggerOptions {
   service?: string;
 }
 
+const alreadySerialized = (serialized: unknown): unknown => serialized;
+
 /** A pino logger with personal-data redaction, safe request serializers and CPR masking. */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const pinoOptions: PinoOptions = {
@@ -169,8 +171,10 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     // Serializers run inside the formatter (pino would run them after it, on an already-walked line).
     formatters: { level: (label) => ({ level: label }), log: redactLine, bindings: (bindings) => redactLogged(bindings) as Record<string, unknown> },
-    // pino's default `err` serializer would serialize the already serialized error again (as an Object).
-    serializers: { err: (serialized: unknown) => serialized },
+    // Serialized already by the formatter. Declared, so nothing serializes them again: pino's default
+    // `err` serializer (it would make the error an Object), and fastify's `req`/`res` serializers, which it
+    // adds to its child of this logger unless the logger has its own (it would drop the path).
+    serializers: { req: alreadySerialized, res: alreadySerialized, err: alreadySerialized },
     hooks: { streamWrite: maskCpr },
   };
   const logger = options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
