@@ -46,11 +46,14 @@ export {
 export {
   AccessLogClosedError,
   AccessLogEntryError,
+  AccessLogNotFoundError,
+  ERASURE_OPERATION,
   type AccessLog,
   type AccessLogEntry,
   type AccessRecord,
   type EntriesFilter,
   type Lookup,
+  type RecordedErasure,
 } from './audit/accessLog.ts';
 export type { ChainVerification } from './audit/hashChain.ts';
 export { SqliteAccessLog, type SqliteAccessLogOptions, type SqliteAccessLogStats } from './audit/sqliteAccessLog.ts';

@@ -54,7 +54,7 @@ export interface KekRotationOptions {
   pageSize?: number;
 }
 
-type Target = { kind: 'embedded'; file: string } | { kind: 'postgres'; databaseUrl: string; schema: string };
+export type Target = { kind: 'embedded'; file: string } | { kind: 'postgres'; databaseUrl: string; schema: string };
 
 /** The order problems are listed in. */
 const VARIABLES = ['DATA_DIR', 'DATABASE_URL', 'KEY_STORE_SCHEMA', 'PERSONAL_DATA_KEK', 'PERSONAL_DATA_KEK_PREVIOUS'];
@@ -145,7 +145,7 @@ function failed(io: KekRotationIo, error: unknown): number {
   return 1;
 }
 
-function embeddedTarget(env: NodeJS.ProcessEnv, cwd: string, problems: ConfigProblem[]): Target | undefined {
+export function embeddedTarget(env: NodeJS.ProcessEnv, cwd: string, problems: ConfigProblem[]): Target | undefined {
   const dataDir = env.DATA_DIR?.trim() || DEFAULT_DATA_DIR;
   if (dataDir.includes('\0')) {
     problems.push({ variable: 'DATA_DIR', message: 'must be a folder path' });
@@ -155,7 +155,7 @@ function embeddedTarget(env: NodeJS.ProcessEnv, cwd: string, problems: ConfigPro
 }
 
 /** DATABASE_URL and KEY_STORE_SCHEMA by the rules of the distributed services' configuration. */
-function postgresTarget(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Target | undefined {
+export function postgresTarget(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Target | undefined {
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   const schema = env.KEY_STORE_SCHEMA?.trim() || DEFAULT_KEY_STORE_SCHEMA;
   const before = problems.length;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadConfig } from '@tracker/platform';
-import { generateKeyEncryptionKey } from '@tracker/security';
+import { decryptEventPersonal, ERASURE_OPERATION, generateKeyEncryptionKey } from '@tracker/security';
 import { startTestIssuer, type TestIssuer } from '@tracker/security/testing';
 import { ManualClock } from '@tracker/domain';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -92,6 +92,48 @@ describe('the access log', () => {
       expect(answer.text).not.toContain('timeline');
       // Reference data needs no log and still answers.
       expect((await other.gql('{ units { id } }', { token: await other.token('coordinator') })).errors).toBeUndefined();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('records an erasure — who, why — before the key is destroyed, and tells the citizen when, not who', async () => {
+    const admin = await t.token('administrator');
+    const citizenId = flowCitizen(1); // the one with personal data, read by the test before
+    const erased = await t.gql(`mutation { erasePersonalData(citizenId: "${citizenId}") { erased } }`, { token: admin, headers: { 'x-purpose': 'anmodning om sletning' } });
+    expect(erased.data.erasePersonalData).toEqual({ erased: true });
+    const [entry] = (await t.tracker.accessLog.entries({ citizenId, limit: 10_000 })).filter((e) => e.operation === ERASURE_OPERATION);
+    expect(entry).toMatchObject({ actor: 'administrator-1', actorRole: 'administrator', citizenId, purpose: 'anmodning om sletning' });
+    expect(await t.tracker.accessLog.erasures()).toEqual(expect.arrayContaining([{ citizenId, erasedAt: entry!.at }]));
+    const insight = await t.gql(`{ accessLog(citizenId: "${citizenId}") { at operation purpose } }`, { token: admin });
+    expect(insight.data.accessLog).toContainEqual({ at: entry!.at, operation: ERASURE_OPERATION, purpose: 'anmodning om sletning' });
+    expect(insight.text).not.toContain('administrator-1');
+    // A purpose with a CPR number refuses the erasure before anything is recorded or destroyed.
+    const refused = await t.gql(`mutation { erasePersonalData(citizenId: "${flowCitizen(5)}") { erased } }`, { token: admin, headers: { 'x-purpose': 'sag 010190-1234' } });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'x-purpose' });
+    expect(refused.text).not.toContain('010190');
+    expect(await t.tracker.personalData.isErased(flowCitizen(5))).toBe(false);
+    expect((await t.tracker.accessLog.erasures()).map((e) => e.citizenId)).not.toContain(flowCitizen(5));
+  });
+
+  it('erases no key it could not record first', async () => {
+    // A second tracker whose access log is closed under it: the erasure must fail and the key stay.
+    const other = await startSecuredTracker();
+    try {
+      const admin = await other.token('administrator');
+      const personal = `{ citizen(id: "${flowCitizen(1)}") { personalData { name erased } } }`;
+      expect((await other.gql(personal, { token: admin })).data.citizen.personalData).toEqual({ name: NAME, erased: false });
+      await other.tracker.accessLog.close();
+      const answer = await other.gql(`mutation { erasePersonalData(citizenId: "${flowCitizen(1)}") { erased } }`, { token: admin });
+      expect(answer.data?.erasePersonalData ?? null).toBeNull();
+      expect(answer.errors?.[0]).toMatchObject({
+        message: 'The erasure could not be recorded in the access log, so the key was not erased; try again.',
+        extensions: { code: 'ERASURE_NOT_RECORDED' },
+      });
+      expect(await other.tracker.personalData.isErased(flowCitizen(1))).toBe(false);
+      expect((await other.gql(personal, { token: admin })).errors?.[0]?.message).toBe('Unexpected error.'); // reads fail closed too
+      const [registered] = await other.tracker.store.readStream(flowCitizen(1));
+      expect(await decryptEventPersonal(other.tracker.personalData, registered!)).toMatchObject({ name: NAME });
     } finally {
       await other.close();
     }

@@ -4,7 +4,12 @@
  * change or delete. A citizen's request of insight lists the lookups made on them with dates,
  * operations and purposes, not the employees' identities.
  *
- * The port has no update and no delete on purpose. Adapters: SQLite (sqliteAccessLog.ts).
+ * The port has no update and no delete on purpose. Adapters: SQLite (sqliteAccessLog.ts), PostgreSQL
+ * (postgresAccessLog.ts).
+ *
+ * Erasures of personal data are entries too (ERASURE_OPERATION), recorded before the key is destroyed:
+ * they belong in the citizen's request of insight (the citizen is told their data was erased, and when,
+ * not by whom), and the log, unlike the key store, survives a key-store restore.
  */
 import { containsCpr, isCprShaped } from '@tracker/domain';
 import { isRole, type Role } from '../auth/principal.ts';
@@ -40,6 +45,20 @@ export interface Lookup {
   purpose: string | null;
 }
 
+/**
+ * The operation an erasure (crypto-shredding) is recorded under, before the key is destroyed. Not an
+ * authorization operation (the mutation is authorized as `admin.configuration`, which covers all of
+ * administration): this names what was done, which is what the citizen and `erasures()` need. The one
+ * spelling of it: the recording resolver and both adapters' `erasures()` use this constant.
+ */
+export const ERASURE_OPERATION = 'admin.erasePersonalData';
+
+/** A citizen whose personal data was erased, as the access log records it: the earliest erasure's instant. */
+export interface RecordedErasure {
+  citizenId: string;
+  erasedAt: string;
+}
+
 export interface EntriesFilter {
   citizenId?: string;
   actor?: string;
@@ -64,6 +83,12 @@ export interface AccessLog {
   lookupsOf(citizenId: string): Promise<Lookup[]>;
   /** With actors: for investigating misuse (operation `audit.investigation`, administrators only). */
   entries(filter?: EntriesFilter): Promise<AccessLogEntry[]>;
+  /**
+   * Every citizen an erasure was recorded for (ERASURE_OPERATION), once each with its earliest
+   * instant, in the order they were first erased. The durable list of erasures, kept and backed up apart
+   * from the key store: after a key store is restored it says which keys to destroy again.
+   */
+  erasures(): Promise<RecordedErasure[]>;
   /** Writes what is queued now. */
   flush(): Promise<void>;
   /** Flushes everything queued, then closes; later records are refused. */
@@ -77,6 +102,14 @@ export class AccessLogEntryError extends Error {
   ) {
     super(`access log entry: ${field} ${reason}`);
     this.name = 'AccessLogEntryError';
+  }
+}
+
+/** Opening with `create: false` found no access log there (a tool that reads the log must not make an empty one). */
+export class AccessLogNotFoundError extends Error {
+  constructor(where: string) {
+    super(`there is no access log ${where}`);
+    this.name = 'AccessLogNotFoundError';
   }
 }
 

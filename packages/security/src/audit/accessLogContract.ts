@@ -8,7 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@tracker/domain';
-import { AccessLogClosedError, AccessLogEntryError, type AccessLog, type AccessRecord } from './accessLog.ts';
+import { AccessLogClosedError, AccessLogEntryError, ERASURE_OPERATION, type AccessLog, type AccessRecord } from './accessLog.ts';
 import type { ChainVerification } from './hashChain.ts';
 
 /** What the contract needs beyond the port: the chain check and the group-commit counters. */
@@ -89,14 +89,49 @@ export function accessLogContract(adapterName: string, open: (clock: ManualClock
       await expect(log.entries({ from: 'yesterday' })).rejects.toThrow(AccessLogEntryError);
     });
 
+    it('lists the erased citizens once each, with the earliest erasure, in the order first erased — and survives a restart', async () => {
+      const erasure = (citizenId: string) => read({ citizenId, operation: ERASURE_OPERATION, actorRole: 'administrator', actor: 'sub-admin-1', purpose: 'anmodning om sletning' });
+      expect(await log.erasures()).toEqual([]);
+      await log.record(read({ citizenId: 'c-9' }));
+      await log.record(erasure('c-9'));
+      clock.advance(60_000);
+      await log.recordAll([erasure('c-3'), read({ citizenId: 'c-3' })]);
+      clock.advance(60_000);
+      // Erasing again (the mutation is idempotent) does not move the first instant.
+      await log.record(erasure('c-9'));
+      // Neither an operation that merely resembles it nor a read of an erased citizen counts.
+      await log.record(read({ citizenId: 'c-5', operation: `${ERASURE_OPERATION}.x` }));
+      const expected = [
+        { citizenId: 'c-9', erasedAt: '2025-03-03T08:00:00.000Z' },
+        { citizenId: 'c-3', erasedAt: '2025-03-03T08:01:00.000Z' },
+      ];
+      expect(await log.erasures()).toEqual(expected);
+      // The citizen's request of insight shows the erasure too: when, and what — not who.
+      const insight = await log.lookupsOf('c-3');
+      expect(insight).toEqual([
+        { at: '2025-03-03T08:01:00.000Z', operation: ERASURE_OPERATION, purpose: 'anmodning om sletning' },
+        { at: '2025-03-03T08:01:00.000Z', operation: 'query.citizen', purpose: 'visitationsmøde' },
+      ]);
+      expect(JSON.stringify(insight)).not.toContain('sub-admin');
+      // An erasure queued but not yet written is listed (the read flushes first).
+      const queued = log.record(erasure('c-7'));
+      expect((await log.erasures()).map((e) => e.citizenId)).toEqual(['c-9', 'c-3', 'c-7']);
+      await queued;
+      await log.close();
+      await reopen();
+      expect((await log.erasures()).slice(0, 2)).toEqual(expected);
+      await log.close();
+      await expect(log.erasures()).rejects.toThrow(AccessLogClosedError);
+    });
+
     it('the API offers no way to change or remove an entry', () => {
       let prototype: object | null = Object.getPrototypeOf(log);
       while (prototype !== null && prototype !== Object.prototype) {
         for (const name of Object.getOwnPropertyNames(prototype)) expect(name).not.toMatch(/update|delete|remove|erase|purge|truncate|edit|clear/i);
         prototype = Object.getPrototypeOf(prototype);
       }
-      const port: (keyof AccessLog)[] = ['record', 'recordAll', 'lookupsOf', 'entries', 'flush', 'close'];
-      expect(port).toHaveLength(6);
+      const port: (keyof AccessLog)[] = ['record', 'recordAll', 'lookupsOf', 'entries', 'erasures', 'flush', 'close'];
+      expect(port).toHaveLength(7);
     });
 
     it('whoever removes the append-only guard still cannot edit or remove an entry unnoticed (hash chain)', async () => {

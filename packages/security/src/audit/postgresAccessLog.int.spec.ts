@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@tracker/domain';
 import { dropSchema, freshSchemaName, reportSkipped, testDatabase } from '@tracker/event-store/testing';
+import { AccessLogNotFoundError } from './accessLog.ts';
 import { accessLogContract, accessRead as read } from './accessLogContract.ts';
 import { POSTGRES_ACCESS_LOG_SCHEMA_VERSION, PostgresAccessLog, PostgresAccessLogError } from './postgresAccessLog.ts';
 
@@ -76,6 +77,14 @@ afterAll(async () => {
     });
     afterEach(async () => {
       for (const log of logs.splice(0)) await log.close();
+    });
+
+    it('with create: false, a schema without the log is refused and not made; an existing log opens', async () => {
+      await expect(open({ create: false })).rejects.toThrow(AccessLogNotFoundError);
+      const found = await asOwner(async (sql) => (await sql.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount);
+      expect(found).toBe(0);
+      await (await open()).record(read());
+      expect(await (await open({ create: false })).entries()).toHaveLength(1);
     });
 
     it('even SQL from another connection cannot update, delete, truncate, upsert or insert out of sequence', async () => {

@@ -35,7 +35,9 @@ import { systemClock, type Clock } from '@tracker/domain';
 import type { Role } from '../auth/principal.ts';
 import {
   AccessLogClosedError,
+  ERASURE_OPERATION,
   AccessLogEntryError,
+  AccessLogNotFoundError,
   checkAccessRecord,
   checkCitizenId,
   type AccessLog,
@@ -43,6 +45,7 @@ import {
   type AccessRecord,
   type EntriesFilter,
   type Lookup,
+  type RecordedErasure,
 } from './accessLog.ts';
 import { chainHash, GENESIS, type ChainedEntry, type ChainVerification } from './hashChain.ts';
 
@@ -57,6 +60,8 @@ export interface PostgresAccessLogOptions {
   clock?: Clock;
   /** Pool size when the log creates the pool; default 4 (one group commit at a time, plus reads). */
   maxConnections?: number;
+  /** False: a schema without the log's tables is refused with AccessLogNotFoundError instead of being created. Default true. */
+  create?: boolean;
 }
 
 export interface PostgresAccessLogStats {
@@ -163,7 +168,7 @@ export class PostgresAccessLog implements AccessLog {
     const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 4, application_name: 'tracker-access-log' });
     if (ownsPool) pool.on('error', () => {}); // an idle client's connection died; the pool replaces it
     try {
-      await migrate(pool, schema);
+      await migrate(pool, schema, options.create ?? true);
     } catch (error) {
       if (ownsPool) await pool.end();
       throw databaseError('create its tables', error);
@@ -174,7 +179,7 @@ export class PostgresAccessLog implements AccessLog {
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #clock: Clock;
-  readonly #sql: { head: string; insert: string; lookups: string; page: string; table: string };
+  readonly #sql: { head: string; insert: string; lookups: string; erasures: string; page: string; table: string };
   #queue: Pending[] = [];
   #scheduled = false;
   /** The running drain (one group commit at a time); undefined when idle. */
@@ -199,6 +204,8 @@ export class PostgresAccessLog implements AccessLog {
       insert: `INSERT INTO ${q}.access_log (${columns}, hash)
                SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[])`,
       lookups: `SELECT at, operation, purpose FROM ${q}.access_log WHERE citizen_id = $1 ORDER BY seq`,
+      // A scan of the log: erasures are listed rarely (after a key-store restore), so no index is kept for them.
+      erasures: `SELECT citizen_id, min(at) AS erased_at FROM ${q}.access_log WHERE operation = $1 GROUP BY citizen_id ORDER BY min(seq)`,
       page: `SELECT ${columns}, hash FROM ${q}.access_log WHERE seq > $1 ORDER BY seq LIMIT ${VERIFY_PAGE}`,
       table: `${q}.access_log`,
     };
@@ -307,6 +314,13 @@ export class PostgresAccessLog implements AccessLog {
     return rows.map((r) => ({ at: r.at.toISOString(), operation: r.operation, purpose: r.purpose }));
   }
 
+  async erasures(): Promise<RecordedErasure[]> {
+    this.#readable();
+    await this.#drain();
+    const rows = await this.#query<{ citizen_id: string; erased_at: Date }>('read erasures', this.#sql.erasures, [ERASURE_OPERATION]);
+    return rows.map((r) => ({ citizenId: r.citizen_id, erasedAt: r.erased_at.toISOString() }));
+  }
+
   async entries(filter: EntriesFilter = {}): Promise<AccessLogEntry[]> {
     this.#readable();
     const where: string[] = [];
@@ -397,7 +411,16 @@ function databaseError(what: string, error: unknown): unknown {
   return error;
 }
 
-/** Creates the schema and tables if missing, one process at a time. */
-function migrate(pool: pg.Pool, schema: string): Promise<void> {
-  return migrateSchema(pool, { schema, versionTable: 'access_log_schema', lockClass: MIGRATION_LOCK, steps: migrations(schema), what: 'access log' });
+/** Creates the schema and tables if missing (unless `create` is false), one process at a time. */
+function migrate(pool: pg.Pool, schema: string, create: boolean): Promise<void> {
+  return migrateSchema(pool, {
+    schema,
+    versionTable: 'access_log_schema',
+    lockClass: MIGRATION_LOCK,
+    steps: migrations(schema),
+    what: 'access log',
+    onMissing: () => {
+      if (!create) throw new AccessLogNotFoundError(`in schema ${schema}`);
+    },
+  });
 }

@@ -2,13 +2,14 @@
  * The SQLite access log: the AccessLog contract on a file, then what only SQLite shows — its triggers
  * against SQL from another connection, INSERT OR REPLACE included.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@tracker/domain';
 import { accessLogContract, accessRead as read } from './accessLogContract.ts';
+import { AccessLogNotFoundError } from './accessLog.ts';
 import { SqliteAccessLog } from './sqliteAccessLog.ts';
 
 accessLogContract('SQLite (file)', async (clock) => {
@@ -68,5 +69,18 @@ describe('SqliteAccessLog', () => {
     }
     expect(await log.entries()).toHaveLength(1);
     await expect(log.verify()).resolves.toEqual({ ok: true, entries: 1 });
+  });
+
+  it('with create: false, a missing file is refused and not made; an existing log opens', async () => {
+    const missing = join(dir, 'none', 'access-log.sqlite');
+    expect(() => new SqliteAccessLog({ file: missing, create: false })).toThrow(AccessLogNotFoundError);
+    expect(existsSync(join(dir, 'none'))).toBe(false);
+    await log.record(read());
+    const again = new SqliteAccessLog({ file, create: false });
+    try {
+      expect(await again.entries()).toHaveLength(1);
+    } finally {
+      await again.close();
+    }
   });
 });

@@ -16,7 +16,7 @@
  * fsync (WAL, synchronous = FULL) for all reads of that turn — and then settles their promises.
  * `close()` flushes what is queued before closing, so a shutdown loses nothing that was recorded.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '@tracker/domain';
@@ -24,13 +24,16 @@ import type { Role } from '../auth/principal.ts';
 import {
   AccessLogClosedError,
   AccessLogEntryError,
+  AccessLogNotFoundError,
   checkAccessRecord,
   checkCitizenId,
+  ERASURE_OPERATION,
   type AccessLog,
   type AccessLogEntry,
   type AccessRecord,
   type EntriesFilter,
   type Lookup,
+  type RecordedErasure,
 } from './accessLog.ts';
 import { chainHash, GENESIS, type ChainVerification } from './hashChain.ts';
 
@@ -80,6 +83,8 @@ export interface SqliteAccessLogOptions {
   file: string;
   /** Stamps `at`. */
   clock?: Clock;
+  /** False: a missing file is refused with AccessLogNotFoundError instead of being created. Default true. */
+  create?: boolean;
 }
 
 export interface SqliteAccessLogStats {
@@ -102,6 +107,7 @@ export class SqliteAccessLog implements AccessLog {
   readonly #stats: SqliteAccessLogStats = { commits: 0, entries: 0, largestGroup: 0 };
 
   constructor(options: SqliteAccessLogOptions) {
+    if (options.create === false && options.file !== ':memory:' && !existsSync(options.file)) throw new AccessLogNotFoundError(`in ${options.file}`);
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
     this.#db = new Database(options.file);
     // Owner-only, like a key file: the write-ahead log and shared memory files SQLite creates take this mode too.
@@ -205,6 +211,15 @@ export class SqliteAccessLog implements AccessLog {
     this.#readable();
     this.#flushNow();
     return this.#db.prepare('SELECT at, operation, purpose FROM access_log WHERE citizen_id = ? ORDER BY seq').all(citizenId) as Lookup[];
+  }
+
+  async erasures(): Promise<RecordedErasure[]> {
+    this.#readable();
+    this.#flushNow();
+    // A scan of the log: erasures are listed rarely (after a key-store restore), so no index is kept for them.
+    return this.#db
+      .prepare('SELECT citizen_id AS citizenId, MIN(at) AS erasedAt FROM access_log WHERE operation = ? GROUP BY citizen_id ORDER BY MIN(seq)')
+      .all(ERASURE_OPERATION) as RecordedErasure[];
   }
 
   async entries(filter: EntriesFilter = {}): Promise<AccessLogEntry[]> {

@@ -3,15 +3,27 @@
  * - `Citizen.personalData`: the decrypted name and CPR number (operation `query.personalData`), read
  *   from the citizen's CitizenRegistered event in the event store — the read models never hold it —
  *   and recorded in the access log before it is answered;
- * - `erasePersonalData` (administrators, `admin.configuration`): crypto-shredding;
+ * - `erasePersonalData` (administrators, `admin.configuration`): crypto-shredding, recorded in the access
+ *   log (ERASURE_OPERATION) durably before the key is destroyed — the log is the record of erasures that
+ *   outlives a key-store restore (`pnpm erasures:reapply`), and it tells the citizen's request of insight
+ *   that their data was erased, and when, without the employee;
  * - `accessLog(citizenId)` (administrators, `audit.insight`): the lookups made on a citizen, without
  *   employees, for a request of insight; `accessLogEntries` (`audit.investigation`) with them.
  */
 import { readFileSync } from 'node:fs';
 import { createGraphQLError } from 'graphql-yoga';
-import { AuthorizationError, citizenInScope, decryptEventPersonal, PersonalDataIntegrityError, PersonalDataKeyMissingError } from '@tracker/security';
+import {
+  AccessLogEntryError,
+  AuthenticationError,
+  AuthorizationError,
+  citizenInScope,
+  decryptEventPersonal,
+  ERASURE_OPERATION,
+  PersonalDataIntegrityError,
+  PersonalDataKeyMissingError,
+} from '@tracker/security';
 import { asOfArgument, citizenIdArgument } from '../arguments.ts';
-import { disclose, grantOf, securityGraphqlError, type TrackerContext } from '../authorization.ts';
+import { disclose, grantOf, PURPOSE_HEADER, securityGraphqlError, type TrackerContext } from '../authorization.ts';
 import { badField } from '../errors.ts';
 import type { CitizenParent, GraphqlDependencies } from '../resolvers.ts';
 import type { GraphqlExtension } from '../schema.ts';
@@ -87,10 +99,27 @@ export function privacyExtension(): GraphqlExtension {
         },
         Mutation: {
           async erasePersonalData(_: unknown, args: { citizenId: string }, context: TrackerContext) {
-            grantOf(context, 'admin.configuration');
+            const grant = grantOf(context, 'admin.configuration');
             const citizenId = citizenIdArgument(args.citizenId, 'citizenId');
             const protector = deps.personalData;
             if (!protector) throw unavailable();
+            const principal = context.principal;
+            if (!principal) throw securityGraphqlError(new AuthenticationError('missing_token'));
+            // Recorded, durably, before the key is destroyed: a crash in between leaves a record whose
+            // re-application is harmless, never an erasure the log does not know of.
+            try {
+              await deps.accessLog.record({ actor: principal.subject, actorRole: grant.role, citizenId, operation: ERASURE_OPERATION, purpose: context.purpose });
+            } catch (error) {
+              if (error instanceof AccessLogEntryError && error.field === 'purpose') {
+                throw createGraphQLError(`Invalid ${PURPOSE_HEADER}: ${error.message.replace(/^access log entry: purpose /, '')}`, {
+                  extensions: { code: 'BAD_USER_INPUT', field: PURPOSE_HEADER },
+                });
+              }
+              deps.logger.error({ err: error, security: true }, 'an erasure could not be recorded in the access log; the key was not erased');
+              throw createGraphQLError('The erasure could not be recorded in the access log, so the key was not erased; try again.', {
+                extensions: { code: 'ERASURE_NOT_RECORDED' },
+              });
+            }
             const { erased } = await protector.eraseCitizenKey(citizenId);
             context.req.log.warn({ citizenId, erased, actor: context.principal?.subject, security: true }, 'personal data erased (crypto-shredding)');
             return { citizenId, erased };
