@@ -6,8 +6,9 @@
 import Database from 'better-sqlite3';
 import type { HandoverStatus, StoredEvent } from '@tracker/domain';
 import { citizenScopeSqliteNamed, type DataScope } from '@tracker/security';
-import type { CellValue, CitizenDerivation, DerivedRow, DerivedTable } from '../derived.ts';
+import type { CitizenDerivation } from '../derived.ts';
 import { projectEvent, type ProjectionContext, type ReadModelChange } from '../projections/projectEvent.ts';
+import { DerivedTableWriter } from './derivedTableWriter.ts';
 import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, ReadModelQueries, Responsibility, TimelineEntry } from '../queries.ts';
 
 // 3: citizen_units (the data scope), and `personal` no longer copied into the timeline's data.
@@ -59,6 +60,9 @@ CREATE INDEX IF NOT EXISTS handovers_by_to_unit ON handovers (to_unit_id, initia
 const earlier = (col: string) =>
   `${col}_ms IS NULL OR excluded.${col}_ms < ${col}_ms OR (excluded.${col}_ms = ${col}_ms AND excluded.${col}_pos < ${col}_pos)`;
 
+/** Citizens per deferred-derivation transaction at most: their ids are one query's parameters (≤ 32766). */
+const MAX_CHUNK = 16_384;
+
 const RESOLUTIONS = ['accepted', 'rejected', 'completed', 'cancelled'] as const;
 
 interface HandoverRow {
@@ -101,6 +105,8 @@ export class SqliteReadModel implements ReadModelQueries {
   readonly #apply: Record<ReadModelChange['kind'], (change: never) => void>;
   readonly #statements;
   readonly #scopedStatements = new Map<string, Database.Statement>();
+  /** `#historyRows` by the size of its IN list. */
+  readonly #historiesOf = new Map<number, Database.Statement<string[], HistoryRow>>();
   readonly #derived: readonly { derivation: CitizenDerivation; tables: Map<string, DerivedTableWriter> }[];
   /** True when the stored read models were built with another configuration or schema: rebuild. */
   readonly needsRebuild: boolean;
@@ -124,8 +130,12 @@ export class SqliteReadModel implements ReadModelQueries {
         this.#db.exec(`DROP TABLE ${table.name}`);
         reshaped = true;
       }
-      this.#db.exec(derivedTableDdl(table));
     }
+    // The writers create the derived tables (again, when reshaped) and their indexes.
+    this.#derived = derived.map((derivation) => ({
+      derivation,
+      tables: new Map(derivation.tables.map((t) => [t.name, new DerivedTableWriter(this.#db, t)])),
+    }));
     const meta = this.#db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
     const fingerprint = [SCHEMA_VERSION, ...derived.map((d) => `${d.name}@${d.version}`), configFingerprint].join(':');
     const stored = meta.get('fingerprint')?.value;
@@ -135,32 +145,32 @@ export class SqliteReadModel implements ReadModelQueries {
     const db = this.#db;
     const insertTimeline = db.prepare(
       `INSERT OR IGNORE INTO timeline (citizen_id, occurred_ms, position, event_id, type, occurred_at, recorded_at, unit_id, summary, stream_version, source, data)
-       VALUES (@citizenId, @ms, @position, @eventId, @type, @at, @recordedAt, @unitId, @summary, @streamVersion, @source, @data)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const registerCitizen = db.prepare(
       `INSERT INTO citizens (citizen_id, birth_date, municipality, disability, registered_ms, registered_pos)
-       VALUES (@citizenId, @birthDate, @municipality, @disability, @ms, @position)
+       VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (citizen_id) DO UPDATE SET birth_date = excluded.birth_date, municipality = excluded.municipality,
          disability = excluded.disability, registered_ms = excluded.registered_ms, registered_pos = excluded.registered_pos
        WHERE ${earlier('registered')}`,
     );
     const openCase = db.prepare(
       `INSERT INTO responsibilities (citizen_id, case_id, unit_id, opened_ms, opened_at, opened_pos)
-       VALUES (@citizenId, @caseId, @unitId, @ms, @at, @position)
+       VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (citizen_id, case_id) DO UPDATE SET unit_id = excluded.unit_id, opened_ms = excluded.opened_ms,
          opened_at = excluded.opened_at, opened_pos = excluded.opened_pos
        WHERE ${earlier('opened')}`,
     );
     const closeCase = db.prepare(
       `INSERT INTO responsibilities (citizen_id, case_id, closed_ms, closed_at, closed_pos)
-       VALUES (@citizenId, @caseId, @ms, @at, @position)
+       VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (citizen_id, case_id) DO UPDATE SET closed_ms = excluded.closed_ms, closed_at = excluded.closed_at,
          closed_pos = excluded.closed_pos
        WHERE ${earlier('closed')}`,
     );
     const initiateHandover = db.prepare(
       `INSERT INTO handovers (citizen_id, handover_id, from_unit_id, to_unit_id, kind, initiated_ms, initiated_at, initiated_pos, due_ms)
-       VALUES (@citizenId, @handoverId, @fromUnitId, @toUnitId, @handoverKind, @ms, @at, @position, @dueMs)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (citizen_id, handover_id) DO UPDATE SET from_unit_id = excluded.from_unit_id, to_unit_id = excluded.to_unit_id,
          kind = excluded.kind, initiated_ms = excluded.initiated_ms, initiated_at = excluded.initiated_at,
          initiated_pos = excluded.initiated_pos, due_ms = excluded.due_ms
@@ -170,7 +180,7 @@ export class SqliteReadModel implements ReadModelQueries {
       RESOLUTIONS.map((r) => [
         r,
         db.prepare(
-          `INSERT INTO handovers (citizen_id, handover_id, ${r}_ms, ${r}_at, ${r}_pos) VALUES (@citizenId, @handoverId, @ms, @at, @position)
+          `INSERT INTO handovers (citizen_id, handover_id, ${r}_ms, ${r}_at, ${r}_pos) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (citizen_id, handover_id) DO UPDATE SET ${r}_ms = excluded.${r}_ms, ${r}_at = excluded.${r}_at, ${r}_pos = excluded.${r}_pos
            WHERE ${earlier(r)}`,
         ),
@@ -180,13 +190,17 @@ export class SqliteReadModel implements ReadModelQueries {
     const involveUnit = db.prepare<[string, string]>('INSERT OR IGNORE INTO citizen_units (citizen_id, unit_id) VALUES (?, ?)');
 
     type Change<K extends ReadModelChange['kind']> = Extract<ReadModelChange, { kind: K }>;
+    // Positional parameters in the statements' column order: binding named ones from the change objects
+    // cost a third of a timeline insert, 11–13 % of a rebuild (docs/benchmarks.md). Absent: an explicit null.
     this.#apply = {
-      timelineEntry: (c: Change<'timelineEntry'>) => insertTimeline.run(c),
-      citizenRegistered: (c: Change<'citizenRegistered'>) => registerCitizen.run({ ...c, disability: c.disability ? 1 : 0 }),
-      caseOpened: (c: Change<'caseOpened'>) => openCase.run(c),
-      caseClosed: (c: Change<'caseClosed'>) => closeCase.run(c),
-      handoverInitiated: (c: Change<'handoverInitiated'>) => initiateHandover.run(c),
-      handoverResolved: (c: Change<'handoverResolved'>) => resolveHandover[c.resolution]!.run(c),
+      timelineEntry: (c: Change<'timelineEntry'>) =>
+        insertTimeline.run(c.citizenId, c.ms, c.position, c.eventId, c.type, c.at, c.recordedAt, c.unitId ?? null, c.summary, c.streamVersion, c.source ?? null, c.data),
+      citizenRegistered: (c: Change<'citizenRegistered'>) => registerCitizen.run(c.citizenId, c.birthDate, c.municipality, c.disability ? 1 : 0, c.ms, c.position),
+      caseOpened: (c: Change<'caseOpened'>) => openCase.run(c.citizenId, c.caseId, c.unitId, c.ms, c.at, c.position),
+      caseClosed: (c: Change<'caseClosed'>) => closeCase.run(c.citizenId, c.caseId, c.ms, c.at, c.position),
+      handoverInitiated: (c: Change<'handoverInitiated'>) =>
+        initiateHandover.run(c.citizenId, c.handoverId, c.fromUnitId, c.toUnitId, c.handoverKind, c.ms, c.at, c.position, c.dueMs),
+      handoverResolved: (c: Change<'handoverResolved'>) => resolveHandover[c.resolution]!.run(c.citizenId, c.handoverId, c.ms, c.at, c.position),
       citizenUnits: (c: Change<'citizenUnits'>) => {
         for (const unitId of c.unitIds) involveUnit.run(c.citizenId, unitId);
       },
@@ -207,10 +221,6 @@ export class SqliteReadModel implements ReadModelQueries {
          FROM timeline WHERE citizen_id = ? ORDER BY occurred_ms, position`,
       ),
     };
-    this.#derived = derived.map((derivation) => ({
-      derivation,
-      tables: new Map(derivation.tables.map((t) => [t.name, new DerivedTableWriter(db, t)])),
-    }));
   }
 
   /** The database, for the derived models' query adapters in this package. */
@@ -220,20 +230,33 @@ export class SqliteReadModel implements ReadModelQueries {
 
   /** All of a citizen's events in world order (occurredAt, then global position). */
   history(citizenId: string): StoredEvent[] {
-    return this.#statements.history.all(citizenId).map(
-      (r) =>
-        ({
-          id: r.event_id,
-          type: r.type,
-          citizenId: r.citizen_id,
-          occurredAt: r.occurred_at,
-          ...(r.source === null ? {} : { source: r.source }),
-          data: JSON.parse(r.data),
-          recordedAt: r.recorded_at,
-          streamVersion: r.stream_version,
-          globalPosition: r.position,
-        }) as StoredEvent,
-    );
+    return this.#statements.history.all(citizenId).map(storedEventOf);
+  }
+
+  /**
+   * The timeline rows of several citizens in one query, grouped by citizen, each in world order: a
+   * chunk of deferred derivations reads its histories at once instead of one query per citizen.
+   */
+  #historyRows(citizenIds: readonly string[]): Map<string, HistoryRow[]> {
+    // The IN list padded (with a repeated id) to a power of two: a few statements serve every size.
+    let size = 1;
+    while (size < citizenIds.length) size *= 2;
+    let statement = this.#historiesOf.get(size);
+    if (!statement) {
+      statement = this.#db.prepare<string[], HistoryRow>(
+        `SELECT event_id, type, citizen_id, occurred_at, recorded_at, source, data, stream_version, position
+         FROM timeline WHERE citizen_id IN (${Array.from({ length: size }, () => '?').join(', ')}) ORDER BY citizen_id, occurred_ms, position`,
+      );
+      this.#historiesOf.set(size, statement);
+    }
+    const params = citizenIds.concat(Array.from({ length: size - citizenIds.length }, () => citizenIds[0]!));
+    const rows = new Map<string, HistoryRow[]>();
+    for (const row of statement.all(...params)) {
+      const citizenRows = rows.get(row.citizen_id);
+      if (citizenRows) citizenRows.push(row);
+      else rows.set(row.citizen_id, [row]);
+    }
+    return rows;
   }
 
   /**
@@ -251,34 +274,65 @@ export class SqliteReadModel implements ReadModelQueries {
       }
       if (this.#derived.length > 0) {
         if (deferDerivations) for (const citizenId of touched) this.#statements.markPending.run(citizenId);
-        else for (const citizenId of touched) this.#derive(citizenId);
+        else for (const citizenId of touched) this.#derive(citizenId, this.history(citizenId));
       }
       this.#statements.setCheckpoint.run(String(events[events.length - 1]!.globalPosition));
     })();
   }
 
-  /** Derives every citizen marked by deferred batches, a chunk per transaction; returns how many. */
+  /**
+   * Derives every citizen marked by deferred batches, a chunk per transaction; returns how many. A
+   * chunk's histories are read in one query; memory holds the timeline rows of one chunk's citizens.
+   *
+   * A derived table that is empty when this starts (a rebuild from zero) holds no row of any marked
+   * citizen, and each citizen is derived once here (unmarked in the chunk's transaction, and nothing
+   * else writes until this returns): its rows are inserted without a DELETE, and its indexes are built
+   * once at the end instead of maintained on every insert. They are built again before this returns,
+   * even when a derivation throws, so no query ever runs without them (this is synchronous, and opening
+   * the read model creates any that a crash left missing).
+   */
   deriveDeferred(chunk = 500): number {
+    if (!Number.isInteger(chunk) || chunk < 1 || chunk > MAX_CHUNK) {
+      throw new RangeError(`deriveDeferred: chunk must be a whole number of citizens from 1 to ${MAX_CHUNK} (one query's parameters), got ${chunk}`);
+    }
+    let citizens = this.#statements.pending.all(chunk).map((r) => r.citizen_id);
+    if (citizens.length === 0) return 0;
+    const empty = new Set([...this.#writers()].filter((w) => w.isEmpty()));
+    this.#db.transaction(() => {
+      for (const writer of empty) writer.dropIndexes();
+    })();
     let derived = 0;
-    for (;;) {
-      const citizens = this.#statements.pending.all(chunk).map((r) => r.citizen_id);
-      if (citizens.length === 0) return derived;
+    try {
+      while (citizens.length > 0) {
+        this.#db.transaction(() => {
+          // Memory: the raw timeline rows of one chunk's citizens, and one citizen's parsed history.
+          const rows = this.#historyRows(citizens);
+          for (const citizenId of citizens) {
+            this.#derive(citizenId, (rows.get(citizenId) ?? []).map(storedEventOf), empty);
+            this.#statements.unmarkPending.run(citizenId);
+          }
+        })();
+        derived += citizens.length;
+        citizens = this.#statements.pending.all(chunk).map((r) => r.citizen_id);
+      }
+    } finally {
       this.#db.transaction(() => {
-        for (const citizenId of citizens) {
-          this.#derive(citizenId);
-          this.#statements.unmarkPending.run(citizenId);
-        }
+        for (const writer of empty) writer.createIndexes();
       })();
-      derived += citizens.length;
+    }
+    return derived;
+  }
+
+  /** Replaces the citizen's derived rows; `knownEmpty` tables hold none of them (no DELETE needed). */
+  #derive(citizenId: string, history: readonly StoredEvent[], knownEmpty: ReadonlySet<DerivedTableWriter> = new Set()): void {
+    for (const { derivation, tables } of this.#derived) {
+      const rows = derivation.derive(citizenId, history);
+      for (const [name, writer] of tables) writer.replace(citizenId, rows[name] ?? [], { knownEmpty: knownEmpty.has(writer) });
     }
   }
 
-  #derive(citizenId: string): void {
-    const history = this.history(citizenId);
-    for (const { derivation, tables } of this.#derived) {
-      const rows = derivation.derive(citizenId, history);
-      for (const [name, writer] of tables) writer.replace(citizenId, rows[name] ?? []);
-    }
+  *#writers(): Iterable<DerivedTableWriter> {
+    for (const { tables } of this.#derived) yield* tables.values();
   }
 
   /** Forgets every read model, so the projector replays the store from position 0. */
@@ -399,36 +453,18 @@ export class SqliteReadModel implements ReadModelQueries {
   }
 }
 
-const SQL_TYPE = { text: 'TEXT', integer: 'INTEGER', real: 'REAL' } as const;
-
-function derivedTableDdl(table: DerivedTable): string {
-  const columns = Object.entries(table.columns).map(([name, type]) => `${name} ${SQL_TYPE[type]}`);
-  return [
-    `CREATE TABLE IF NOT EXISTS ${table.name} (citizen_id TEXT NOT NULL, ${columns.join(', ')})`,
-    `CREATE INDEX IF NOT EXISTS ${table.name}_by_citizen ON ${table.name} (citizen_id)`,
-    ...(table.indexes ?? []).map((cols) => `CREATE INDEX IF NOT EXISTS ${table.name}_by_${cols.join('_')} ON ${table.name} (${cols.join(', ')})`),
-  ].join(';\n');
-}
-
-/** Replaces one citizen's rows of a derived table. */
-class DerivedTableWriter {
-  readonly #delete: Database.Statement<[string]>;
-  readonly #insert: Database.Statement<CellValue[]>;
-  readonly #columns: string[];
-
-  constructor(db: Database.Database, table: DerivedTable) {
-    this.#columns = Object.keys(table.columns);
-    this.#delete = db.prepare(`DELETE FROM ${table.name} WHERE citizen_id = ?`);
-    this.#insert = db.prepare<CellValue[]>(
-      `INSERT INTO ${table.name} (citizen_id, ${this.#columns.join(', ')}) VALUES (?, ${this.#columns.map(() => '?').join(', ')})`,
-    );
-  }
-
-  replace(citizenId: string, rows: readonly DerivedRow[]): void {
-    this.#delete.run(citizenId);
-    for (const row of rows) this.#insert.run(citizenId, ...this.#columns.map((c) => row[c] ?? null));
-  }
-}
+const storedEventOf = (r: HistoryRow): StoredEvent =>
+  ({
+    id: r.event_id,
+    type: r.type,
+    citizenId: r.citizen_id,
+    occurredAt: r.occurred_at,
+    ...(r.source === null ? {} : { source: r.source }),
+    data: JSON.parse(r.data),
+    recordedAt: r.recorded_at,
+    streamVersion: r.stream_version,
+    globalPosition: r.position,
+  }) as StoredEvent;
 
 function handoverQuery(filter: string): string {
   return `
