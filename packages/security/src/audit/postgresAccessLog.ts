@@ -38,7 +38,6 @@ import {
   ERASURE_OPERATION,
   AccessLogEntryError,
   AccessLogNotFoundError,
-  checkAccessRecord,
   checkCitizenId,
   type AccessLog,
   type AccessLogEntry,
@@ -48,6 +47,7 @@ import {
   type RecordedErasure,
 } from './accessLog.ts';
 import { chainHash, GENESIS, type ChainedEntry, type ChainVerification } from './hashChain.ts';
+import { GroupCommitQueue, type PendingRecord } from './groupCommit.ts';
 
 export interface PostgresAccessLogOptions {
   /** `postgres://user@host:port/database`; or give `pool`. */
@@ -152,11 +152,6 @@ interface Row {
   purpose: string | null;
 }
 
-interface Pending {
-  rows: Omit<ChainedEntry, 'seq'>[];
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 export class PostgresAccessLog implements AccessLog {
   /** Connects, creates the schema and tables if missing (or migrates them), and returns the log. */
@@ -178,10 +173,8 @@ export class PostgresAccessLog implements AccessLog {
 
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
-  readonly #clock: Clock;
   readonly #sql: { head: string; insert: string; lookups: string; erasures: string; page: string; table: string };
-  #queue: Pending[] = [];
-  #scheduled = false;
+  readonly #queue: GroupCommitQueue;
   /** The running drain (one group commit at a time); undefined when idle. */
   #draining: Promise<void> | undefined;
   #closed = false;
@@ -191,7 +184,7 @@ export class PostgresAccessLog implements AccessLog {
   private constructor(pool: pg.Pool, ownsPool: boolean, schema: string, clock: Clock) {
     this.#pool = pool;
     this.#ownsPool = ownsPool;
-    this.#clock = clock;
+    this.#queue = new GroupCommitQueue(clock, () => void this.#drain());
     const q = `"${schema}"`;
     const columns = 'seq, at, actor, actor_role, citizen_id, operation, purpose';
     this.#sql = {
@@ -221,41 +214,17 @@ export class PostgresAccessLog implements AccessLog {
 
   recordAll(entries: readonly AccessRecord[]): Promise<void> {
     if (this.#closing) return Promise.reject(new AccessLogClosedError());
-    let rows: Pending['rows'];
-    try {
-      const at = this.#clock.now().toISOString();
-      rows = entries.map((entry) => {
-        const purpose = checkAccessRecord(entry);
-        return { at, actor: entry.actor, actor_role: entry.actorRole, citizen_id: entry.citizenId, operation: entry.operation, purpose };
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (rows.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ rows, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          void this.#drain();
-        });
-      }
-    });
+    return this.#queue.add(entries);
   }
 
   /** Commits queued groups one after another until the queue is empty; joins the drain under way. */
   #drain(): Promise<void> {
     if (this.#draining) return this.#draining;
-    if (this.#queue.length === 0) return Promise.resolve();
+    if (this.#queue.size === 0) return Promise.resolve();
     // The queue is not empty, so the loop awaits a commit before its `finally` clears #draining.
     this.#draining = (async () => {
       try {
-        while (this.#queue.length > 0) {
-          const group = this.#queue;
-          this.#queue = [];
-          await this.#commit(group);
-        }
+        while (this.#queue.size > 0) await this.#commit(this.#queue.take());
       } finally {
         this.#draining = undefined;
       }
@@ -264,7 +233,7 @@ export class PostgresAccessLog implements AccessLog {
   }
 
   /** Writes one group in one transaction, chained on the head read under the lock; settles its promises. */
-  async #commit(group: Pending[]): Promise<void> {
+  async #commit(group: PendingRecord[]): Promise<void> {
     let written = 0;
     let client: pg.PoolClient | undefined;
     let broken = false;

@@ -25,7 +25,6 @@ import {
   AccessLogClosedError,
   AccessLogEntryError,
   AccessLogNotFoundError,
-  checkAccessRecord,
   checkCitizenId,
   ERASURE_OPERATION,
   type AccessLog,
@@ -36,6 +35,7 @@ import {
   type RecordedErasure,
 } from './accessLog.ts';
 import { chainHash, GENESIS, type ChainVerification } from './hashChain.ts';
+import { GroupCommitQueue } from './groupCommit.ts';
 
 export type { ChainVerification } from './hashChain.ts';
 
@@ -72,11 +72,6 @@ interface Row {
   hash: Buffer;
 }
 
-interface Pending {
-  rows: Omit<Row, 'seq' | 'hash'>[];
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 export interface SqliteAccessLogOptions {
   /** The database file (its folder is created), or ':memory:'. */
@@ -97,10 +92,8 @@ export interface SqliteAccessLogStats {
 
 export class SqliteAccessLog implements AccessLog {
   readonly #db: Database.Database;
-  readonly #clock: Clock;
   readonly #insert: Database.Statement;
-  #queue: Pending[] = [];
-  #scheduled = false;
+  readonly #queue: GroupCommitQueue;
   #closed = false;
   #lastSeq = 0;
   #lastHash: Buffer = GENESIS;
@@ -114,7 +107,7 @@ export class SqliteAccessLog implements AccessLog {
     if (options.file !== ':memory:') chmodSync(options.file, 0o600);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
-    this.#clock = options.clock ?? systemClock;
+    this.#queue = new GroupCommitQueue(options.clock ?? systemClock, () => this.#flushNow());
     const version = this.#db.pragma('user_version', { simple: true }) as number;
     for (let i = version; i < MIGRATIONS.length; i++) {
       this.#db.transaction(() => {
@@ -144,34 +137,14 @@ export class SqliteAccessLog implements AccessLog {
 
   recordAll(entries: readonly AccessRecord[]): Promise<void> {
     if (this.#closed) return Promise.reject(new AccessLogClosedError());
-    let rows: Pending['rows'];
-    try {
-      const at = this.#clock.now().toISOString();
-      rows = entries.map((entry) => {
-        const purpose = checkAccessRecord(entry);
-        return { at, actor: entry.actor, actor_role: entry.actorRole, citizen_id: entry.citizenId, operation: entry.operation, purpose };
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (rows.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ rows, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#flushNow();
-        });
-      }
-    });
+    return this.#queue.add(entries);
   }
+
 
   /** Writes every queued entry in one transaction, then settles the callers' promises. Synchronous. */
   #flushNow(): void {
-    if (this.#queue.length === 0) return;
-    const group = this.#queue;
-    this.#queue = [];
+    if (this.#queue.size === 0) return;
+    const group = this.#queue.take();
     let written = 0;
     try {
       this.#db.transaction(() => {
