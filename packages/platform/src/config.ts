@@ -256,6 +256,11 @@ function normalise(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
 export interface LoadConfigOptions {
   /** Folder that relative paths are resolved against; default `process.cwd()`. */
   cwd?: string;
+  /**
+   * The process never touches personal data (the distributed relay and projector): PERSONAL_DATA_KEK is
+   * then not required with NODE_ENV=production (a given one is still validated).
+   */
+  withoutPersonalData?: boolean;
 }
 
 /**
@@ -277,7 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   const authSettings = authMode === undefined ? undefined : authSettingsOf(values, authMode, nodeEnv, problems);
   const production = nodeEnv === 'production';
   const { kek, previousKek } = personalDataKeysOf(values, problems);
-  if (kek === undefined && values.PERSONAL_DATA_KEK === undefined && production) {
+  if (kek === undefined && values.PERSONAL_DATA_KEK === undefined && production && options.withoutPersonalData !== true) {
     problems.push({
       variable: 'PERSONAL_DATA_KEK',
       message: 'is required with NODE_ENV=production: 32 random bytes in base64 from a secret store (`openssl rand -base64 32`)',

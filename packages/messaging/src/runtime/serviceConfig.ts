@@ -186,7 +186,7 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv, 
   const problems: ConfigProblem[] = [];
   let common: TrackerConfig | undefined;
   try {
-    common = loadConfig(env, options);
+    common = loadConfig(env, { ...options, withoutPersonalData: !SERVICES_WITH_PERSONAL_DATA.includes(service) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);

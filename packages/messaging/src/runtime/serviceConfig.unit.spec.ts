@@ -115,6 +115,15 @@ describe('distributed service configuration', () => {
     for (const service of ['relay', 'projector'] as const) expect(loadServiceConfig(service, minimal).personalDataKek).toBeUndefined();
   });
 
+  it('relay and projector start in production without PERSONAL_DATA_KEK (they never touch personal data); a bad one is still refused', () => {
+    const production = { ...minimal, NODE_ENV: 'production', AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.example.dk', OIDC_AUDIENCE: 'tracker' };
+    for (const service of ['relay', 'projector'] as const) {
+      expect(loadServiceConfig(service, production)).toMatchObject({ service, nodeEnv: 'production', personalDataKek: undefined });
+      expect(problemsOf({ ...production, PERSONAL_DATA_KEK: 'c2hvcnQ=' }, service)).toEqual({ PERSONAL_DATA_KEK: expect.stringContaining('must decode to exactly 32 bytes') });
+    }
+    for (const service of ['ingest', 'api'] as const) expect(problemsOf(production, service)).toEqual({ PERSONAL_DATA_KEK: expect.stringContaining('is required') });
+  });
+
   it('reads PERSONAL_DATA_KEK_PREVIOUS during a key rotation, with the rules of PERSONAL_DATA_KEK', () => {
     const previous = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 53 + 7) & 0xff)).toString('base64');
     for (const service of ['ingest', 'api'] as const) {
