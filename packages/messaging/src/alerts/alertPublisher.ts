@@ -15,14 +15,15 @@
  * and instants only.
  */
 import { createHash } from 'node:crypto';
-import type { GapKind } from '@tracker/domain';
-import type { RecordedAlert } from '@tracker/read-models';
+import { DEADLINE_ALERT_KINDS, type GapKind } from '@tracker/domain';
+import { GAP_ALERT_KINDS, type RecordedAlert } from '@tracker/read-models';
 
-/** The deadline changes worth an alert (the scheduler's alert kinds, domain `alertTransitions`). */
-export const DEADLINE_ALERT_CHANGES = ['AT_RISK', 'BREACHED', 'MET_LATE'] as const;
+/** The deadline changes worth an alert: the scheduler's alert kinds (domain `alertTransitions`). */
+export const DEADLINE_ALERT_CHANGES = DEADLINE_ALERT_KINDS;
 export type DeadlineAlertChange = (typeof DEADLINE_ALERT_CHANGES)[number];
 
-export const GAP_ALERT_CHANGES = ['OPENED', 'OVERDUE', 'CLOSED'] as const;
+/** The gap changes worth an alert: the scheduler's gap alert kinds. */
+export const GAP_ALERT_CHANGES = GAP_ALERT_KINDS;
 export type GapAlertChange = (typeof GAP_ALERT_CHANGES)[number];
 
 export interface DeadlineAlert {
@@ -112,21 +113,11 @@ export function toAlertCloudEvent(alert: TrackerAlert, source: string): AlertClo
   };
 }
 
-/** What the deadline alert scheduler records per alert (instants in ms), as published. */
-export interface ScheduledDeadlineAlert {
-  sequence: number;
-  kind: DeadlineAlertChange;
-  citizenId: string;
-  clockId: string;
-  policy: string;
-  unitId: string | null;
-  atMs: number;
-  detectedMs: number;
-  startedMs: number;
-  dueMs: number;
-  atRiskMs: number;
-  stoppedMs: number | null;
-}
+/** What the alert scheduler records per deadline alert (instants in ms): its outbox record, untagged. */
+export type ScheduledDeadlineAlert = Omit<Extract<RecordedAlert, { about: 'deadline' }>, 'about'>;
+
+/** What the alert scheduler records per gap alert (instants in ms): its outbox record, untagged. */
+export type ScheduledGapAlert = Omit<Extract<RecordedAlert, { about: 'gap' }>, 'about'>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -147,23 +138,6 @@ export function deadlineAlertOf(a: ScheduledDeadlineAlert): DeadlineAlert {
     stoppedAt: a.stoppedMs === null ? null : iso(a.stoppedMs),
     sequence: a.sequence,
   };
-}
-
-/** What the alert scheduler records per gap alert (instants in ms), as published. */
-export interface ScheduledGapAlert {
-  sequence: number;
-  kind: GapAlertChange;
-  citizenId: string;
-  gapKey: string;
-  gapKind: GapKind;
-  fromUnitId: string | null;
-  toUnitId: string | null;
-  relativeId: string | null;
-  atMs: number;
-  detectedMs: number;
-  startedMs: number;
-  endedMs: number | null;
-  dueMs: number | null;
 }
 
 /** The scheduler's gap alert as the Kafka contract's GapAlert. */
