@@ -382,14 +382,6 @@ function databaseError(what: string, error: unknown): unknown {
 
 /** Creates the schema and tables if missing (unless `create` is false), one process at a time. */
 function migrate(pool: pg.Pool, schema: string, create: boolean): Promise<void> {
-  return migrateSchema(pool, {
-    schema,
-    versionTable: 'access_log_schema',
-    lockClass: MIGRATION_LOCK,
-    steps: migrations(schema),
-    what: 'access log',
-    onMissing: () => {
-      if (!create) throw new AccessLogNotFoundError(`in schema ${schema}`);
-    },
-  });
+  const steps = migrations(schema);
+  return migrateSchema(pool, { schema, versionTable: 'access_log_schema', lockClass: MIGRATION_LOCK, steps, what: 'access log', create, notFound: () => new AccessLogNotFoundError(`in schema ${schema}`) });
 }

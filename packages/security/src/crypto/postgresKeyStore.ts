@@ -415,14 +415,6 @@ function databaseError(what: string, error: unknown): unknown {
 
 /** Creates the schema and tables if missing (unless `create` is false), one process at a time. */
 function migrate(pool: pg.Pool, schema: string, create: boolean): Promise<void> {
-  return migrateSchema(pool, {
-    schema,
-    versionTable: 'key_store_schema',
-    lockClass: MIGRATION_LOCK,
-    steps: migrations(schema),
-    what: 'key store',
-    onMissing: () => {
-      if (!create) throw new KeyStoreNotFoundError(`in schema ${schema}`);
-    },
-  });
+  const steps = migrations(schema);
+  return migrateSchema(pool, { schema, versionTable: 'key_store_schema', lockClass: MIGRATION_LOCK, steps, what: 'key store', create, notFound: () => new KeyStoreNotFoundError(`in schema ${schema}`) });
 }

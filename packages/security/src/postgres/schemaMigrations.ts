@@ -32,17 +32,18 @@ export interface SchemaMigration {
   steps: readonly string[];
   /** What the schema holds, for errors: `key store`, `access log`. */
   what: string;
-  /** Called when the schema does not exist yet: throw to refuse creating it (default: create). */
-  onMissing?: () => void;
+  /** False: a missing schema is refused with `notFound()` instead of created. */
+  create: boolean;
+  notFound: () => Error;
 }
 
-/** Brings the schema to the current version, creating it if missing (unless `onMissing` throws). */
-export function migrateSchema(pool: pg.Pool, { schema, versionTable, lockClass, steps, what, onMissing }: SchemaMigration): Promise<void> {
+/** Brings the schema to the current version, creating it if missing (unless `create` is false). */
+export function migrateSchema(pool: pg.Pool, { schema, versionTable, lockClass, steps, what, create, notFound }: SchemaMigration): Promise<void> {
   const q = `"${schema}"`;
   return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [lockClass, schema]);
     const exists = (await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${q}.${versionTable}`])).rows[0]!.found;
-    if (!exists) onMissing?.();
+    if (!exists && !create) throw notFound();
     const version = exists ? ((await client.query<{ version: number }>(`SELECT version FROM ${q}.${versionTable}`)).rows[0]?.version ?? 0) : 0;
     if (version > steps.length) throw new Error(`the ${what} schema has version ${version}, newer than this software supports (${steps.length})`);
     if (version === steps.length) return;
