@@ -6,6 +6,7 @@
 import type { DeadlineAlertKind, GapKind } from '@tracker/domain';
 import type { ClockCandidate, GapCandidate, NewAlert } from './alertDecisions.ts';
 import type { GapAlertKind, RecordedAlert } from './alertRecords.ts';
+import type { DeadlineClockRow } from '../deadlines/deadlineDerivation.ts';
 
 export const OUTBOX_TABLE = 'alert_outbox';
 export const STATE_TABLE = 'alert_state';
@@ -135,20 +136,7 @@ export function sequenced({ publish: _publish, ...alert }: NewAlert, sequence: n
 export const CLOCK_COLUMNS = 'citizen_id, clock_id, policy, unit_id, started_ms, due_ms, at_risk_ms, stopped_ms, visible_from_ms, visible_until_ms, start_position, source_position';
 export const GAP_COLUMNS = 'citizen_id, gap_key, kind, from_unit_id, to_unit_id, relative_id, started_ms, ended_ms, due_ms, start_position, end_position';
 
-export interface ClockRow {
-  citizen_id: string;
-  clock_id: string;
-  policy: string;
-  unit_id: string | null;
-  started_ms: number;
-  due_ms: number;
-  at_risk_ms: number;
-  stopped_ms: number | null;
-  visible_from_ms: number;
-  visible_until_ms: number | null;
-  start_position: number;
-  source_position: number;
-}
+export type ClockRow = DeadlineClockRow;
 
 export interface GapRow {
   citizen_id: string;

@@ -18,6 +18,22 @@ export const DEADLINE_CLOCKS_TABLE = 'deadline_clocks';
 /** Bump when the rows change meaning: stored clocks are then rebuilt. */
 export const DEADLINE_DERIVATION_VERSION = 1;
 
+/** One stored row of `deadline_clocks`, as the adapters read it (instants epoch ms). */
+export interface DeadlineClockRow {
+  citizen_id: string;
+  clock_id: string;
+  policy: string;
+  unit_id: string | null;
+  started_ms: number;
+  due_ms: number;
+  at_risk_ms: number;
+  stopped_ms: number | null;
+  visible_from_ms: number;
+  visible_until_ms: number | null;
+  start_position: number;
+  source_position: number;
+}
+
 export const deadlineClocksTable: DerivedTable = {
   name: DEADLINE_CLOCKS_TABLE,
   columns: {

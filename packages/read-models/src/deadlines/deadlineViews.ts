@@ -15,6 +15,7 @@ import {
   type LatenessUnit,
 } from '@tracker/domain';
 import type { ComplianceCell, ComplianceView, DeadlineKey, DeadlineView } from './deadlineQueries.ts';
+import type { DeadlineClockRow } from './deadlineDerivation.ts';
 
 /** domain.md §6: manager aggregates suppress small cells. */
 export const MIN_CITIZENS_PER_CELL = 5;
@@ -30,17 +31,7 @@ export const deadlineStatusSql = (asOf: string): string => `CASE
   ELSE 'PENDING' END`;
 
 /** A clock as the list queries select it: the stop only when it had happened by asOf. */
-export interface ClockRow {
-  citizen_id: string;
-  clock_id: string;
-  policy: string;
-  unit_id: string | null;
-  started_ms: number;
-  due_ms: number;
-  at_risk_ms: number;
-  stopped_ms: number | null;
-  status: DeadlineStatus;
-}
+export type ClockRow = Omit<DeadlineClockRow, 'visible_from_ms' | 'visible_until_ms' | 'start_position' | 'source_position'> & { status: DeadlineStatus };
 
 export function toDeadlineView(r: ClockRow): DeadlineView {
   return {

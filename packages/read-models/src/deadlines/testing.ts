@@ -12,7 +12,7 @@ import { Projector, type ProjectionTarget } from '../projector.ts';
 import type { ProjectionContext } from '../projections/projectEvent.ts';
 import { PostgresReadModel } from '../postgres/postgresReadModel.ts';
 import { SqliteReadModel } from '../sqlite/sqliteReadModel.ts';
-import { DEADLINE_CLOCKS_TABLE, deadlineDerivation } from './deadlineDerivation.ts';
+import { DEADLINE_CLOCKS_TABLE, deadlineDerivation, type DeadlineClockRow } from './deadlineDerivation.ts';
 import type { DeadlineQueries } from './deadlineQueries.ts';
 import { loadPolicies, type DeadlinePolicySet } from '@tracker/domain';
 import { PostgresDeadlineQueries } from './postgresDeadlineQueries.ts';
@@ -26,18 +26,7 @@ export const ADULT = '0751-voksen-handicap';
 export const DAY = 86_400_000;
 
 /** A stored clock row with the columns that decide every answer (not the alert scheduler's positions). */
-export interface StoredClockRow {
-  citizen_id: string;
-  clock_id: string;
-  policy: string;
-  unit_id: string | null;
-  started_ms: number;
-  due_ms: number;
-  at_risk_ms: number;
-  stopped_ms: number | null;
-  visible_from_ms: number;
-  visible_until_ms: number | null;
-}
+export type StoredClockRow = Omit<DeadlineClockRow, 'start_position' | 'source_position'>;
 
 const CLOCK_COLUMNS = 'citizen_id, clock_id, policy, unit_id, started_ms, due_ms, at_risk_ms, stopped_ms, visible_from_ms, visible_until_ms';
 
