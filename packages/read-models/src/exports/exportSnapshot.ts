@@ -42,7 +42,21 @@ export interface CitizenHistory {
 
 const EARLIEST = -8.64e15;
 
-type RawEvent = [citizenId: string, eventId: string, type: string, occurredMs: number, data: string];
+/** One timeline row as both snapshots read it (array row mode). */
+export type RawEvent = [citizenId: string, eventId: string, type: string, occurredMs: number, data: string];
+
+/** A page's rows, ordered by citizen and then in world order, as one history per citizen. */
+export function* historiesOf(rows: Iterable<RawEvent>): Generator<CitizenHistory, void, undefined> {
+  let current: CitizenHistory | undefined;
+  for (const [citizenId, eventId, type, occurredMs, data] of rows) {
+    if (current?.citizenId !== citizenId) {
+      if (current) yield current;
+      current = { citizenId, events: [] };
+    }
+    current.events.push({ citizenId, eventId, type, occurredMs, data });
+  }
+  if (current) yield current;
+}
 
 /** The selection of citizens as SQL over `timeline t`, with its named parameters; only citizens in the scope. */
 export function citizenSelection(filter: ExportFilter, scope: DataScope): { where: string; params: Record<string, string | number> } {
@@ -124,16 +138,7 @@ export class ExportSnapshot {
     for (;;) {
       const ids = this.#citizenPage.all({ ...this.#selection.params, after, limit: this.#pageSize }) as string[];
       if (ids.length === 0) return;
-      const rows = this.#histories.all({ ids: JSON.stringify(ids), toMs: this.#filter.toMs }) as RawEvent[];
-      let current: CitizenHistory | undefined;
-      for (const [citizenId, eventId, type, occurredMs, data] of rows) {
-        if (current?.citizenId !== citizenId) {
-          if (current) yield current;
-          current = { citizenId, events: [] };
-        }
-        current.events.push({ citizenId, eventId, type, occurredMs, data });
-      }
-      if (current) yield current;
+      yield* historiesOf(this.#histories.all({ ids: JSON.stringify(ids), toMs: this.#filter.toMs }) as RawEvent[]);
       after = ids[ids.length - 1]!;
       if (ids.length < this.#pageSize) return;
     }

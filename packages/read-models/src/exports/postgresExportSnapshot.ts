@@ -16,7 +16,7 @@
 import type pg from 'pg';
 import { citizenScopeSql } from '@tracker/security';
 import type { DataScope } from '../queries.ts';
-import type { CitizenHistory, ExportFilter } from './exportSnapshot.ts';
+import { historiesOf, type CitizenHistory, type ExportFilter, type RawEvent } from './exportSnapshot.ts';
 
 const EARLIEST = -8.64e15;
 const RELATIVES_PER_FETCH = 1_000;
@@ -55,7 +55,6 @@ export function postgresCitizenSelection(filter: ExportFilter, scope: DataScope,
   return where.join(' AND ');
 }
 
-type RawEvent = [citizenId: string, eventId: string, type: string, occurredMs: number, data: string];
 
 export class PostgresExportSnapshot {
   /** Takes a client from the pool and begins the snapshot. */
@@ -117,15 +116,7 @@ export class PostgresExportSnapshot {
       if (idRows.length === 0) return;
       const ids = idRows.map(([id]) => id);
       const { rows } = await this.#client.query<RawEvent>({ text: histories, values: [ids, this.#filter.toMs], rowMode: 'array' });
-      let current: CitizenHistory | undefined;
-      for (const [citizenId, eventId, type, occurredMs, data] of rows) {
-        if (current?.citizenId !== citizenId) {
-          if (current) yield current;
-          current = { citizenId, events: [] };
-        }
-        current.events.push({ citizenId, eventId, type, occurredMs, data });
-      }
-      if (current) yield current;
+      yield* historiesOf(rows);
       lastId = ids[ids.length - 1]!;
       if (ids.length < this.#pageSize) return;
     }
