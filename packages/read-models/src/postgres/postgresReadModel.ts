@@ -28,6 +28,7 @@ import { citizenScopeSql, type DataScope } from '@tracker/security';
 import { ALERT_FEED_TABLE, alertFeedDdl, replayForReset, storeReplay } from '../alerts/postgresAlertFeed.ts';
 import type { CellValue, CitizenDerivation, DerivedRow, DerivedTable } from '../derived.ts';
 import { projectEvent, type ProjectionContext, type ReadModelChange, type WorldPosition } from '../projections/projectEvent.ts';
+import { HISTORY_COLUMNS, storedEventOf, type HistoryRow } from '../projections/history.ts';
 import type { ProjectionTarget } from '../projector.ts';
 import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, ReadModelQueries, Responsibility, TimelineEntry } from '../queries.ts';
 
@@ -82,18 +83,6 @@ interface HandoverRow {
   status: HandoverStatus;
   resolved_at: string | null;
   overdue: boolean;
-}
-
-interface HistoryRow {
-  event_id: string;
-  type: string;
-  citizen_id: string;
-  occurred_at: string;
-  recorded_at: string;
-  source: string | null;
-  data: string;
-  stream_version: number;
-  position: number;
 }
 
 type Change<K extends ReadModelChange['kind']> = Extract<ReadModelChange, { kind: K }>;
@@ -461,24 +450,14 @@ export class PostgresReadModel implements ReadModelQueries, ProjectionTarget {
 
   async #histories(client: pg.PoolClient | pg.Pool, citizenIds: string[]): Promise<Map<string, StoredEvent[]>> {
     const { rows } = await client.query<HistoryRow>({
-      text: `SELECT event_id, type, citizen_id, occurred_at, recorded_at, source, data, stream_version, position
+      text: `SELECT ${HISTORY_COLUMNS}
              FROM ${this.#q}.timeline WHERE citizen_id = ANY($1::text[]) ORDER BY citizen_id, occurred_ms, position`,
       values: [citizenIds],
       types: TYPES,
     });
     const histories = new Map<string, StoredEvent[]>();
     for (const r of rows) {
-      const event = {
-        id: r.event_id,
-        type: r.type,
-        citizenId: r.citizen_id,
-        occurredAt: r.occurred_at,
-        ...(r.source === null ? {} : { source: r.source }),
-        data: JSON.parse(r.data),
-        recordedAt: r.recorded_at,
-        streamVersion: r.stream_version,
-        globalPosition: r.position,
-      } as StoredEvent;
+      const event = storedEventOf(r);
       const list = histories.get(r.citizen_id);
       if (list) list.push(event);
       else histories.set(r.citizen_id, [event]);

@@ -8,6 +8,7 @@ import type { HandoverStatus, StoredEvent } from '@tracker/domain';
 import { citizenScopeSqliteNamed, type DataScope } from '@tracker/security';
 import type { CitizenDerivation } from '../derived.ts';
 import { projectEvent, type ProjectionContext, type ReadModelChange } from '../projections/projectEvent.ts';
+import { HISTORY_COLUMNS, storedEventOf, type HistoryRow } from '../projections/history.ts';
 import { DerivedTableWriter } from './derivedTableWriter.ts';
 import type { CitizenView, HandoverFilter, HandoverView, Page, PageRequest, ReadModelQueries, Responsibility, TimelineEntry } from '../queries.ts';
 
@@ -85,18 +86,6 @@ export interface SqliteReadModelOptions {
   configFingerprint: string;
   /** Read models derived from each touched citizen's whole history after every batch. */
   derived?: readonly CitizenDerivation[];
-}
-
-interface HistoryRow {
-  event_id: string;
-  type: string;
-  citizen_id: string;
-  occurred_at: string;
-  recorded_at: string;
-  source: string | null;
-  data: string;
-  stream_version: number;
-  position: number;
 }
 
 export class SqliteReadModel implements ReadModelQueries {
@@ -217,7 +206,7 @@ export class SqliteReadModel implements ReadModelQueries {
       pending: db.prepare<[number], { citizen_id: string }>('SELECT citizen_id FROM derivations_pending LIMIT ?'),
       citizenUnits: db.prepare<[string], string>('SELECT unit_id FROM citizen_units WHERE citizen_id = ? ORDER BY unit_id').pluck(true),
       history: db.prepare<[string], HistoryRow>(
-        `SELECT event_id, type, citizen_id, occurred_at, recorded_at, source, data, stream_version, position
+        `SELECT ${HISTORY_COLUMNS}
          FROM timeline WHERE citizen_id = ? ORDER BY occurred_ms, position`,
       ),
     };
@@ -244,7 +233,7 @@ export class SqliteReadModel implements ReadModelQueries {
     let statement = this.#historiesOf.get(size);
     if (!statement) {
       statement = this.#db.prepare<string[], HistoryRow>(
-        `SELECT event_id, type, citizen_id, occurred_at, recorded_at, source, data, stream_version, position
+        `SELECT ${HISTORY_COLUMNS}
          FROM timeline WHERE citizen_id IN (${Array.from({ length: size }, () => '?').join(', ')}) ORDER BY citizen_id, occurred_ms, position`,
       );
       this.#historiesOf.set(size, statement);
@@ -452,19 +441,6 @@ export class SqliteReadModel implements ReadModelQueries {
     this.#db.close();
   }
 }
-
-const storedEventOf = (r: HistoryRow): StoredEvent =>
-  ({
-    id: r.event_id,
-    type: r.type,
-    citizenId: r.citizen_id,
-    occurredAt: r.occurred_at,
-    ...(r.source === null ? {} : { source: r.source }),
-    data: JSON.parse(r.data),
-    recordedAt: r.recorded_at,
-    streamVersion: r.stream_version,
-    globalPosition: r.position,
-  }) as StoredEvent;
 
 function handoverQuery(filter: string): string {
   return `
