@@ -40,5 +40,6 @@ export { KafkaLiveEvents, type KafkaLiveEventsOptions } from './live/kafkaLiveEv
 // Services
 export * from './runtime/serviceConfig.ts';
 export { runService, type RunningService, type RunServiceOptions } from './runtime/runService.ts';
+export { Teardown } from './runtime/teardown.ts';
 export { REQUEST_ID_HEADER, requestIdOf, serviceServerOptions } from './runtime/requestIds.ts';
 export { databaseAnswers, openEventStore, openKafka, openPool, type KafkaSetup } from './runtime/engines.ts';

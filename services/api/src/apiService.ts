@@ -46,6 +46,7 @@ import {
   openKafka,
   openPool,
   serviceServerOptions,
+  Teardown,
   trackerReadModelOptions,
   type RunningService,
   type ServiceConfig,
@@ -71,33 +72,30 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
   const production = config.nodeEnv === 'production';
   // Development mode announces itself here, loudly; it is refused with NODE_ENV=production.
   const authenticator = options.authenticator ?? createAuthenticator(config.auth.settings, { logger, nodeEnv: config.nodeEnv });
-  const cleanup: (() => Promise<unknown>)[] = [];
-  const undo = async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
-  };
+  const teardown = new Teardown();
   try {
     const pool = openPool(config, 10);
-    cleanup.push(() => pool.end());
+    teardown.add(() => pool.end());
     const policies = loadPolicies(config.policiesFile);
     // Opened with the projector's options: it records the same configuration fingerprint.
     const readModel = await PostgresReadModel.open({ pool, schema: config.readModelSchema, ...trackerReadModelOptions(units, policies) });
     // loadServiceConfig requires it for this service; the check is for callers that build a config by hand.
     if (config.personalDataKek === undefined) throw new Error('PERSONAL_DATA_KEK is required for the api service');
     const eventStore = await openEventStore(config);
-    cleanup.push(() => eventStore.close());
+    teardown.add(() => eventStore.close());
     const keyStore = await PostgresKeyStore.open({ connectionString: config.databaseUrl, schema: config.keyStoreSchema });
-    cleanup.push(() => keyStore.close());
+    teardown.add(() => keyStore.close());
     // Refused at start, with KeyEncryptionKeyMismatchError, when the key store was created under another KEK.
     // With PERSONAL_DATA_KEK_PREVIOUS (a KEK rotation under way), keys wrapped by either KEK are read.
     const personalData = await PersonalDataProtector.open({ kek: config.personalDataKek, previousKek: config.personalData.previousKek, store: keyStore, clock });
     // Commands append through this, as ingestion does: personal is encrypted first.
     const store = encryptingEventStore(eventStore, personalData);
-    // Closed after the HTTP server (cleanup runs in reverse): every read answered is flushed to the log.
+    // Closed after the HTTP server (teardown runs in reverse): every read answered is flushed to the log.
     const accessLog = await PostgresAccessLog.open({ connectionString: config.databaseUrl, schema: config.accessLogSchema, clock });
-    cleanup.push(() => accessLog.close());
+    teardown.add(() => accessLog.close());
     // Exports hold a client for as long as they stream: a pool of their own, apart from the queries'.
     const exports = new PostgresTransitionExports(readModel, { connectionString: config.databaseUrl, units, maxConnections: 2 });
-    cleanup.push(() => exports.close());
+    teardown.add(() => exports.close());
     // Live deadline alerts: the relay service's scheduler records them in the read models' outbox; every
     // replica follows the outbox (and replays it for `afterSequence`).
     const alertSource = new OutboxAlertSource({
@@ -105,9 +103,9 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
       onError: (error) => logger.warn({ err: error }, 'could not read the alert outbox; retrying'),
     });
     await alertSource.start();
-    cleanup.push(() => alertSource.stop());
+    teardown.add(() => alertSource.stop());
     const alertFeed = new DeadlineAlertFeed(alertSource);
-    cleanup.push(async () => alertFeed.close());
+    teardown.add(async () => alertFeed.close());
     const { kafka, topics } = await openKafka(config, logger);
     const liveEvents = new KafkaLiveEvents({
       kafka,
@@ -116,10 +114,10 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
       logger: logger.child({ component: 'live-events' }),
     });
     // The GraphQL plugin stops it when the app closes; this covers a start that fails before that.
-    cleanup.push(() => liveEvents.stop());
+    teardown.add(() => liveEvents.stop());
 
     const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, ...serviceServerOptions(config.bodyLimitBytes) });
-    cleanup.push(() => app.close());
+    teardown.add(() => app.close());
     // Open alert streams would keep the server from closing.
     app.addHook('preClose', async () => alertFeed.endStreams());
     let closing = false;
@@ -167,11 +165,11 @@ export async function startApiService(config: ServiceConfig, logger: Logger, opt
       url: address.replace('[::1]', 'localhost'),
       async close() {
         closing = true;
-        await undo();
+        await teardown.run();
       },
     };
   } catch (error) {
-    await undo();
+    await teardown.run();
     throw error;
   }
 }

@@ -32,6 +32,7 @@ import {
   openKafka,
   openPool,
   serviceServerOptions,
+  Teardown,
   type RunningService,
   type ServiceConfig,
 } from '@tracker/messaging';
@@ -59,31 +60,28 @@ export async function startIngestService(config: ServiceConfig, logger: Logger, 
   const units = loadUnitsFile(config.unitsFile ?? DEMO_UNITS_FILE);
   // Development mode announces itself here, loudly; it is refused with NODE_ENV=production.
   const authenticator = options.authenticator ?? createAuthenticator(config.auth.settings, { logger, nodeEnv: config.nodeEnv });
-  const cleanup: (() => Promise<unknown>)[] = [];
-  const undo = async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
-  };
+  const teardown = new Teardown();
   try {
     // loadServiceConfig requires it for this service; the check is for callers that build a config by hand.
     if (config.personalDataKek === undefined) throw new Error('PERSONAL_DATA_KEK is required for the ingest service');
     const eventStore = await openEventStore(config);
-    cleanup.push(() => eventStore.close());
+    teardown.add(() => eventStore.close());
     const keyStore = await PostgresKeyStore.open({ connectionString: config.databaseUrl, schema: config.keyStoreSchema });
-    cleanup.push(() => keyStore.close());
+    teardown.add(() => keyStore.close());
     // Refused at start, with KeyEncryptionKeyMismatchError, when the key store was created under another KEK.
     // With PERSONAL_DATA_KEK_PREVIOUS (a KEK rotation under way), keys wrapped by either KEK are read.
     const personalData = await PersonalDataProtector.open({ kek: config.personalDataKek, previousKek: config.personalData.previousKek, store: keyStore });
     // Every append of both doors goes through this: personal is encrypted first.
     const store = encryptingEventStore(eventStore, personalData);
     const pool = openPool(config, 4);
-    cleanup.push(() => pool.end());
+    teardown.add(() => pool.end());
     await ensureMessagingTables(pool, config.eventStoreSchema);
     const correlations = new CorrelationLog(pool, config.eventStoreSchema);
     const { kafka, topics } = await openKafka(config, logger);
     const producer = createOrderedProducer(kafka);
     const producerHealth = new ProducerHealth(producer);
     await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    teardown.add(() => producer.disconnect());
 
     // Both doors take events through the same plugin, each noting beforehand which request delivers
     // which events (diagnostics only: a failure is logged and does not refuse the facts).
@@ -101,7 +99,7 @@ export async function startIngestService(config: ServiceConfig, logger: Logger, 
 
     // The HTTP door, with the probes.
     const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, ...serviceServerOptions(config.bodyLimitBytes) });
-    cleanup.push(() => app.close());
+    teardown.add(() => app.close());
     let closing = false;
     app.addHook('onSend', async (request, reply) => {
       reply.header(REQUEST_ID_HEADER, request.id);
@@ -112,7 +110,7 @@ export async function startIngestService(config: ServiceConfig, logger: Logger, 
     // it each message in process (fastify inject). Not a bearer token but Kafka decides who may write
     // to the topic, so the door acts as its own principal (kafkaDoorPrincipal).
     const kafkaDoor = Fastify({ loggerInstance: logger.child({ door: 'kafka' }) as FastifyBaseLogger, ...serviceServerOptions(config.bodyLimitBytes) });
-    cleanup.push(() => kafkaDoor.close());
+    teardown.add(() => kafkaDoor.close());
     const doorPrincipal = kafkaDoorPrincipal(topics.ingest, config.kafkaIngestSources);
     kafkaDoor.decorateRequest('principal', undefined);
     kafkaDoor.addHook('onRequest', async (request) => {
@@ -148,7 +146,7 @@ export async function startIngestService(config: ServiceConfig, logger: Logger, 
 
     const address = await app.listen({ port: config.port, host: config.host });
     await consumer.start();
-    cleanup.push(() => consumer.stop());
+    teardown.add(() => consumer.stop());
 
     return {
       app,
@@ -156,14 +154,12 @@ export async function startIngestService(config: ServiceConfig, logger: Logger, 
       url: address.replace('[::1]', 'localhost'),
       async close() {
         closing = true;
-        // The consumer first: it submits through the Kafka door, which must outlive it.
-        await consumer.stop();
-        cleanup.pop();
-        await undo();
+        // The consumer first (added last): it submits through the Kafka door, which must outlive it.
+        await teardown.run();
       },
     };
   } catch (error) {
-    await undo();
+    await teardown.run();
     throw error;
   }
 }

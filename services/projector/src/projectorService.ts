@@ -12,6 +12,7 @@ import {
   openKafka,
   openPool,
   serviceServerOptions,
+  Teardown,
   trackerReadModelOptions,
   type RunningService,
   type ServiceConfig,
@@ -23,13 +24,10 @@ export interface RunningProjectorService extends RunningService {
 
 export async function startProjectorService(config: ServiceConfig, logger: Logger): Promise<RunningProjectorService> {
   const units = loadUnitsFile(config.unitsFile ?? DEMO_UNITS_FILE);
-  const cleanup: (() => Promise<unknown>)[] = [];
-  const undo = async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
-  };
+  const teardown = new Teardown();
   try {
     const pool = openPool(config, 10);
-    cleanup.push(() => pool.end());
+    teardown.add(() => pool.end());
     const { kafka, topics } = await openKafka(config, logger);
     const projector = new KafkaProjector({
       kafka,
@@ -41,17 +39,17 @@ export async function startProjectorService(config: ServiceConfig, logger: Logge
       logger: logger.child({ component: 'projector' }),
     });
     await projector.start();
-    cleanup.push(() => projector.stop());
+    teardown.add(() => projector.stop());
 
     const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, ...serviceServerOptions(config.bodyLimitBytes) });
-    cleanup.push(() => app.close());
+    teardown.add(() => app.close());
     await app.register(healthPlugin, {
       checks: { database: databaseAnswers(pool), kafka: () => projector.ready },
     });
     const address = await app.listen({ port: config.port, host: config.host });
-    return { projector, url: address.replace('[::1]', 'localhost'), close: undo };
+    return { projector, url: address.replace('[::1]', 'localhost'), close: () => teardown.run() };
   } catch (error) {
-    await undo();
+    await teardown.run();
     throw error;
   }
 }

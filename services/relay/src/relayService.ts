@@ -26,6 +26,7 @@ import {
   openKafka,
   openPool,
   serviceServerOptions,
+  Teardown,
   trackerReadModelOptions,
   type RunningService,
   type ServiceConfig,
@@ -48,21 +49,18 @@ export interface RelayServiceOptions {
 }
 
 export async function startRelayService(config: ServiceConfig, logger: Logger, options: RelayServiceOptions = {}): Promise<RunningRelayService> {
-  const cleanup: (() => Promise<unknown>)[] = [];
-  const undo = async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
-  };
+  const teardown = new Teardown();
   try {
     const store = await openEventStore(config);
-    cleanup.push(() => store.close());
+    teardown.add(() => store.close());
     const pool = openPool(config, 4);
-    cleanup.push(() => pool.end());
+    teardown.add(() => pool.end());
     await ensureMessagingTables(pool, config.eventStoreSchema);
     const { kafka, topics } = await openKafka(config, logger);
     const producer = createOrderedProducer(kafka);
     const producerHealth = new ProducerHealth(producer);
     await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    teardown.add(() => producer.disconnect());
 
     const relay = new EventRelay({
       store,
@@ -75,7 +73,7 @@ export async function startRelayService(config: ServiceConfig, logger: Logger, o
       retryDelayMs: options.retryDelayMs,
     });
     relay.start();
-    cleanup.push(() => relay.stop());
+    teardown.add(() => relay.stop());
 
     // The read models' tables exist before the scheduler reads them (opened with the projector's options:
     // the same configuration fingerprint, so opening them here never asks for a rebuild).
@@ -88,7 +86,7 @@ export async function startRelayService(config: ServiceConfig, logger: Logger, o
       onError: (error) => logger.error({ err: error }, 'alert check failed; retrying at the next check'),
     });
     await alertScheduler.start();
-    cleanup.push(() => alertScheduler.stop());
+    teardown.add(() => alertScheduler.stop());
     const alertRelay = new AlertOutboxRelay({
       outbox: alertStore,
       publisher: new KafkaAlertPublisher({ producer, topic: topics.alerts, source: config.cloudEventsSource }),
@@ -97,17 +95,17 @@ export async function startRelayService(config: ServiceConfig, logger: Logger, o
       logger: logger.child({ component: 'alert-relay' }),
     });
     alertRelay.start();
-    cleanup.push(() => alertRelay.stop());
+    teardown.add(() => alertRelay.stop());
 
     const correlations = new CorrelationLog(pool, config.eventStoreSchema);
     const pruning = setInterval(() => {
       correlations.prune(CORRELATION_RETENTION_MS).catch((error: unknown) => logger.warn({ err: error }, 'could not prune old correlation ids'));
     }, PRUNE_EVERY_MS);
     pruning.unref();
-    cleanup.push(async () => clearInterval(pruning));
+    teardown.add(async () => clearInterval(pruning));
 
     const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, ...serviceServerOptions(config.bodyLimitBytes) });
-    cleanup.push(() => app.close());
+    teardown.add(() => app.close());
     await app.register(healthPlugin, {
       checks: {
         eventStore: async () => (await store.headPosition()) >= 0,
@@ -119,9 +117,9 @@ export async function startRelayService(config: ServiceConfig, logger: Logger, o
       },
     });
     const address = await app.listen({ port: config.port, host: config.host });
-    return { relay, alertScheduler, alertRelay, url: address.replace('[::1]', 'localhost'), close: undo };
+    return { relay, alertScheduler, alertRelay, url: address.replace('[::1]', 'localhost'), close: () => teardown.run() };
   } catch (error) {
-    await undo();
+    await teardown.run();
     throw error;
   }
 }
